@@ -1,0 +1,37 @@
+//! `guildflow-benches`: the bench harness. Each bench measures guildflow and its baselines on
+//! the same generated events in the same run, prints a table of medians and ratios, and writes
+//! every run as JSON under `bench-results/` (ignored by git).
+//!
+//! Benches so far: `decode` (raw gateway JSON -> normalized events: the lean decoder against
+//! twilight-model and against pure JSON parsing).
+
+mod decode;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+/// The guildflow bench harness.
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Decode rate of the generated mix: lean decoder vs twilight-model vs pure JSON parsing.
+    Decode(decode::DecodeArgs),
+    /// Every bench.
+    All {
+        /// Short runs (under a minute in all).
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().bench {
+        Bench::Decode(args) => decode::run(&args),
+        Bench::All { quick } => decode::run(&decode::DecodeArgs::preset(quick)),
+    }
+}

@@ -1,0 +1,166 @@
+//! Command-line arguments (SPEC §6).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// guildflow: live Discord server statistics, leaderboards and automod.
+#[derive(Debug, Parser)]
+#[command(name = "guildflow", version, about)]
+pub struct Cli {
+    /// Log filter (tracing EnvFilter syntax); default `info`, or RUST_LOG.
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Production: connect real shards and process their events.
+    Run(RunArgs),
+    /// Everything on one machine: a simulated Discord gateway, real shards connected to it,
+    /// the pipeline, with live counters.
+    Demo(DemoArgs),
+    /// Feed a capture through the same pipeline as live shards.
+    Replay(ReplayArgs),
+    /// Write what live shards receive in the capture format.
+    Record(RecordArgs),
+    /// Write a generated capture (seeded workload) to a file.
+    Generate(GenerateArgs),
+    /// Run the Discord simulator alone, for `run`/`record` to connect to.
+    Simulate(SimulateArgs),
+}
+
+/// Where and how to connect shards.
+#[derive(Debug, Args, Clone)]
+pub struct ShardArgs {
+    /// Bot token.
+    #[arg(long, env = "DISCORD_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Total shards of the bot.
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// Shards this process runs, `A-B` or `A` (default: all).
+    #[arg(long)]
+    pub shard_ids: Option<String>,
+    /// Gateway base URL (default Discord's); any gateway v10 server works.
+    #[arg(long)]
+    pub gateway_url: Option<String>,
+    /// REST base URL (used by the admin plane; accepted now for forward compatibility).
+    #[arg(long, default_value = "https://discord.com/api/v10")]
+    pub rest_url: String,
+    /// Identify max_concurrency, from GET /gateway/bot.
+    #[arg(long, default_value_t = 1)]
+    pub max_concurrency: u16,
+    /// Session starts left today, from GET /gateway/bot.
+    #[arg(long, default_value_t = 1000)]
+    pub session_budget: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub shards: ShardArgs,
+    /// Optional PostgreSQL sink (lands with the store).
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// API listen address (lands with the API).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Data directory.
+    #[arg(long, default_value = "./data")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Simulated shards.
+    #[arg(long, default_value_t = 4)]
+    pub shards: u32,
+    /// Simulated guilds.
+    #[arg(long, default_value_t = 2000)]
+    pub guilds: u32,
+    /// Offered events per second over all shards.
+    #[arg(long, default_value_t = 5000.0)]
+    pub rate: f64,
+    /// Workload seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// API listen address (lands with the API).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Data directory.
+    #[arg(long, default_value = "./data")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture file (`-` for standard input).
+    pub file: PathBuf,
+    /// Pacing: `max` (default) or `1x` to keep the capture's timing.
+    #[arg(long, default_value = "max")]
+    pub speed: String,
+    /// Data directory.
+    #[arg(long, default_value = "./data")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub shards: ShardArgs,
+    /// Output capture file.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output capture file.
+    pub out: PathBuf,
+    /// Dispatch events to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Guilds.
+    #[arg(long, default_value_t = 2000)]
+    pub guilds: u32,
+    /// Shards.
+    #[arg(long, default_value_t = 4)]
+    pub shards: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Events per second of event time (spacing of `at`).
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: SocketAddr,
+    /// Accepted token.
+    #[arg(long, default_value = "demo-token")]
+    pub token: String,
+    /// Total shards.
+    #[arg(long, default_value_t = 4)]
+    pub shards: u32,
+    /// Guilds.
+    #[arg(long, default_value_t = 2000)]
+    pub guilds: u32,
+    /// Offered events per second over all shards (0: as fast as clients read).
+    #[arg(long, default_value_t = 5000.0)]
+    pub rate: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}

@@ -1,0 +1,330 @@
+//! One function per subcommand.
+
+use crate::cli::{
+    Command, DemoArgs, GenerateArgs, RecordArgs, ReplayArgs, RunArgs, ShardArgs, SimulateArgs,
+};
+use crate::console;
+use crate::pipeline::{self, Discard, EventSink, FRAME_QUEUE};
+use anyhow::{bail, Context};
+use guildflow_shards::capture::{CaptureReader, CaptureWriter};
+use guildflow_shards::decode::DecodeCounters;
+use guildflow_shards::gateway::{GatewayConfig, IdentifyQueue, ShardSet};
+use guildflow_shards::ingest::Ingest;
+use guildflow_shards::registry::ShardRegistry;
+use guildflow_shards::simulator::{FeedConfig, SimulatorConfig, SimulatorHandle};
+use guildflow_shards::workload::{write_capture, WorkloadConfig};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => run_live(args).await,
+        Command::Demo(args) => demo(args).await,
+        Command::Replay(args) => replay(args).await,
+        Command::Record(args) => record(args).await,
+        Command::Generate(args) => generate(args),
+        Command::Simulate(args) => simulate(args).await,
+    }
+}
+
+fn parse_shard_ids(spec: Option<&str>, total: u32) -> anyhow::Result<std::ops::RangeInclusive<u32>> {
+    if total == 0 {
+        bail!("--shards must be at least 1");
+    }
+    let Some(spec) = spec else {
+        return Ok(0..=total - 1);
+    };
+    let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
+    let a: u32 = a.trim().parse().with_context(|| format!("bad --shard-ids {spec:?}"))?;
+    let b: u32 = b.trim().parse().with_context(|| format!("bad --shard-ids {spec:?}"))?;
+    if a > b || b >= total {
+        bail!("--shard-ids {spec} must lie within 0-{}", total - 1);
+    }
+    Ok(a..=b)
+}
+
+fn gateway_config(args: &ShardArgs, queue: IdentifyQueue) -> anyhow::Result<GatewayConfig> {
+    Ok(GatewayConfig {
+        token: args.token.clone(),
+        total_shards: args.shards,
+        shard_ids: parse_shard_ids(args.shard_ids.as_deref(), args.shards)?,
+        intents: GatewayConfig::default_intents(),
+        gateway_url: args.gateway_url.clone(),
+        queue,
+        overflow_capacity: 16_384,
+        resume: HashMap::new(),
+    })
+}
+
+fn discord_queue(args: &ShardArgs) -> IdentifyQueue {
+    IdentifyQueue::discord(
+        args.max_concurrency,
+        args.session_budget,
+        args.session_budget.max(1000),
+        Duration::from_secs(24 * 3600),
+    )
+}
+
+/// Live shards into the pipeline until Ctrl-C, a duration, or every shard ending.
+async fn live(
+    config: GatewayConfig,
+    sink: impl EventSink + 'static,
+    record: Option<CaptureWriter<Box<dyn Write + Send>>>,
+    duration: Option<u64>,
+) -> anyhow::Result<()> {
+    let registry = ShardRegistry::new();
+    let counters = Arc::new(DecodeCounters::default());
+    let (tx, rx) = mpsc::channel(FRAME_QUEUE);
+    let shards = ShardSet::start(config, registry.clone(), tx)?;
+    let drain = tokio::spawn(pipeline::drain_live(
+        rx,
+        Ingest::new(Arc::clone(&counters)),
+        sink,
+        record,
+    ));
+    let report = tokio::spawn(console::report(
+        Arc::clone(&counters),
+        Some(registry.clone()),
+        Duration::from_secs(1),
+    ));
+    let stop = async {
+        match duration {
+            Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(stop);
+    let exits = tokio::select! {
+        _ = &mut stop => shards.stop().await,
+        exits = wait_all(&registry) => { let _ = exits; shards.join().await }
+    };
+    report.abort();
+    drain.await??;
+    for (id, exit) in exits {
+        tracing::info!(shard = id, ?exit, "shard ended");
+    }
+    eprintln!(
+        "processed {} events, {} decode errors",
+        counters.events_total(),
+        counters.errors_total()
+    );
+    Ok(())
+}
+
+/// Resolves when every shard has ended by itself (fatal closes).
+async fn wait_all(registry: &ShardRegistry) {
+    use guildflow_shards::registry::ShardPhase;
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let shards = registry.snapshot();
+        if !shards.is_empty() && shards.iter().all(|s| s.phase == ShardPhase::Fatal) {
+            return;
+        }
+    }
+}
+
+async fn run_live(args: RunArgs) -> anyhow::Result<()> {
+    if args.postgres.is_some() {
+        tracing::warn!("--postgres is accepted but the PostgreSQL sink has not landed yet");
+    }
+    let _ = (&args.listen, &args.data);
+    let queue = discord_queue(&args.shards);
+    let config = gateway_config(&args.shards, queue)?;
+    live(config, Discard, None, None).await
+}
+
+async fn record(args: RecordArgs) -> anyhow::Result<()> {
+    let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let writer: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, file));
+    let queue = discord_queue(&args.shards);
+    let config = gateway_config(&args.shards, queue)?;
+    live(config, Discard, Some(CaptureWriter::new(writer)), args.duration).await?;
+    eprintln!("capture written to {}", args.out.display());
+    Ok(())
+}
+
+fn workload(seed: u64, guilds: u32, shards: u32, rate: f64) -> WorkloadConfig {
+    WorkloadConfig {
+        seed,
+        guilds,
+        total_shards: shards,
+        event_rate: rate,
+        ..WorkloadConfig::default()
+    }
+}
+
+async fn start_simulator(
+    listen: std::net::SocketAddr,
+    token: &str,
+    shards: u32,
+    workload: WorkloadConfig,
+    rate: Option<f64>,
+) -> anyhow::Result<SimulatorHandle> {
+    let mut config = SimulatorConfig::local(shards);
+    config.listen = listen;
+    config.token = token.to_owned();
+    config.heartbeat_interval = Duration::from_millis(41_250);
+    config.feed = Some(FeedConfig {
+        workload,
+        rate,
+        limit_per_shard: None,
+    });
+    Ok(SimulatorHandle::start(config).await?)
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let token = "demo-token";
+    let sim = start_simulator(
+        "127.0.0.1:0".parse()?,
+        token,
+        args.shards,
+        workload(args.seed, args.guilds, args.shards, args.rate.max(1.0)),
+        Some(args.rate),
+    )
+    .await?;
+    eprintln!(
+        "guildflow demo: simulated Discord gateway at {} ({} shards, {} guilds, {} events/s offered)",
+        sim.url(),
+        args.shards,
+        args.guilds,
+        args.rate
+    );
+    eprintln!("shards connect with the real twilight client; counters below every second (Ctrl-C to stop)");
+    let _ = (&args.listen, &args.data);
+    let config = GatewayConfig {
+        token: token.into(),
+        total_shards: args.shards,
+        shard_ids: 0..=args.shards.saturating_sub(1),
+        intents: GatewayConfig::default_intents(),
+        gateway_url: Some(sim.url()),
+        queue: IdentifyQueue::Immediate,
+        overflow_capacity: 16_384,
+        resume: HashMap::new(),
+    };
+    let result = live(config, Discard, None, args.duration).await;
+    sim.shutdown();
+    result
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let rate = (args.rate > 0.0).then_some(args.rate);
+    let sim = start_simulator(
+        args.listen,
+        &args.token,
+        args.shards,
+        workload(args.seed, args.guilds, args.shards, args.rate.max(1.0)),
+        rate,
+    )
+    .await?;
+    eprintln!(
+        "Discord simulator listening at {} (token {:?}, {} shards): guildflow run --gateway-url {} --token {} --shards {}",
+        sim.url(), args.token, args.shards, sim.url(), args.token, args.shards
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown();
+    Ok(())
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let started = Instant::now();
+    let cfg = workload(args.seed, args.guilds, args.shards, args.rate);
+    let lines = write_capture(&cfg, args.events, &mut out)?;
+    out.flush()?;
+    eprintln!(
+        "wrote {lines} lines to {} in {:.1}s",
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let paced = match args.speed.as_str() {
+        "max" => false,
+        "1x" => true,
+        other => bail!("--speed must be `max` or `1x`, not {other:?}"),
+    };
+    let _ = &args.data;
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = if args.file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let file = File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let counters = Arc::new(DecodeCounters::default());
+    let ingest = Ingest::new(Arc::clone(&counters));
+    let summary = tokio::task::spawn_blocking(move || replay_blocking(input, size, paced, ingest, Discard))
+        .await??;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// Reads the capture on a blocking thread (file I/O and decoding are CPU work).
+fn replay_blocking(
+    input: Box<dyn Read + Send>,
+    size: Option<u64>,
+    paced: bool,
+    ingest: Ingest,
+    mut sink: impl EventSink,
+) -> anyhow::Result<String> {
+    let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, input));
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last_report = Instant::now();
+    let mut first_at: Option<i64> = None;
+    let mut frames = 0u64;
+    while let Some(item) = reader.next_item()? {
+        if paced {
+            if let guildflow_shards::capture::CaptureItem::Frame { frame, .. } = &item {
+                let first = *first_at.get_or_insert(frame.at);
+                let due = Duration::from_millis(u64::try_from(frame.at - first).unwrap_or(0));
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+        frames += 1;
+        if let Some(event) = ingest.capture_item(item) {
+            sink.accept(event);
+        }
+        if frames % 4096 == 0 && last_report.elapsed() >= Duration::from_millis(500) {
+            last_report = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            let pct = size.map_or(String::new(), |s| {
+                format!(" {:5.1}%", 100.0 * reader.bytes_read() as f64 / s.max(1) as f64)
+            });
+            let line = format!(
+                "replay{pct} {frames} lines, {:.0} events/s, {:.1} MB/s",
+                frames as f64 / secs,
+                reader.bytes_read() as f64 / secs / 1e6
+            );
+            if tty {
+                eprint!("\r{line}   ");
+            } else {
+                eprintln!("{line}");
+            }
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let counters = ingest.counters();
+    Ok(format!(
+        "replayed {frames} lines in {secs:.2}s: {:.0} lines/s, {:.1} MB/s; {} events, {} ignored, {} decode errors",
+        frames as f64 / secs,
+        reader.bytes_read() as f64 / secs / 1e6,
+        counters.events_total(),
+        counters.ignored(),
+        counters.errors_total()
+    ))
+}

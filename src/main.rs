@@ -1,0 +1,31 @@
+//! `guildflow`: the command-line edge. Parses arguments, wires shards (live or simulated) or a
+//! capture into the pipeline, and reports. Everything it runs lives in the library crates.
+
+mod cli;
+mod console;
+mod pipeline;
+mod commands;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.log.as_deref());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("guildflow")
+        .build()?;
+    runtime.block_on(commands::run(cli.command))
+}
+
+fn init_tracing(filter: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = filter
+        .map(EnvFilter::new)
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info,twilight_gateway=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
