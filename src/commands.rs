@@ -31,7 +31,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-fn parse_shard_ids(spec: Option<&str>, total: u32) -> anyhow::Result<std::ops::RangeInclusive<u32>> {
+fn parse_shard_ids(
+    spec: Option<&str>,
+    total: u32,
+) -> anyhow::Result<std::ops::RangeInclusive<u32>> {
     if total == 0 {
         bail!("--shards must be at least 1");
     }
@@ -39,8 +42,14 @@ fn parse_shard_ids(spec: Option<&str>, total: u32) -> anyhow::Result<std::ops::R
         return Ok(0..=total - 1);
     };
     let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
-    let a: u32 = a.trim().parse().with_context(|| format!("bad --shard-ids {spec:?}"))?;
-    let b: u32 = b.trim().parse().with_context(|| format!("bad --shard-ids {spec:?}"))?;
+    let a: u32 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("bad --shard-ids {spec:?}"))?;
+    let b: u32 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("bad --shard-ids {spec:?}"))?;
     if a > b || b >= total {
         bail!("--shard-ids {spec} must lie within 0-{}", total - 1);
     }
@@ -102,7 +111,7 @@ async fn live(
     tokio::pin!(stop);
     let exits = tokio::select! {
         _ = &mut stop => shards.stop().await,
-        exits = wait_all(&registry) => { let _ = exits; shards.join().await }
+        () = wait_all(&registry) => shards.join().await,
     };
     report.abort();
     drain.await??;
@@ -140,11 +149,18 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
 }
 
 async fn record(args: RecordArgs) -> anyhow::Result<()> {
-    let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let file =
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let writer: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, file));
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
-    live(config, Discard, Some(CaptureWriter::new(writer)), args.duration).await?;
+    live(
+        config,
+        Discard,
+        Some(CaptureWriter::new(writer)),
+        args.duration,
+    )
+    .await?;
     eprintln!("capture written to {}", args.out.display());
     Ok(())
 }
@@ -232,7 +248,8 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
 }
 
 fn generate(args: GenerateArgs) -> anyhow::Result<()> {
-    let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let file =
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let started = Instant::now();
     let cfg = workload(args.seed, args.guilds, args.shards, args.rate);
@@ -256,14 +273,16 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = if args.file.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
-        let file = File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+        let file = File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };
     let counters = Arc::new(DecodeCounters::default());
     let ingest = Ingest::new(Arc::clone(&counters));
-    let summary = tokio::task::spawn_blocking(move || replay_blocking(input, size, paced, ingest, Discard))
-        .await??;
+    let summary =
+        tokio::task::spawn_blocking(move || replay_blocking(input, size, paced, ingest, Discard))
+            .await??;
     eprintln!("{summary}");
     Ok(())
 }
@@ -296,11 +315,14 @@ fn replay_blocking(
         if let Some(event) = ingest.capture_item(item) {
             sink.accept(event);
         }
-        if frames % 4096 == 0 && last_report.elapsed() >= Duration::from_millis(500) {
+        if frames.is_multiple_of(4096) && last_report.elapsed() >= Duration::from_millis(500) {
             last_report = Instant::now();
             let secs = started.elapsed().as_secs_f64();
             let pct = size.map_or(String::new(), |s| {
-                format!(" {:5.1}%", 100.0 * reader.bytes_read() as f64 / s.max(1) as f64)
+                format!(
+                    " {:5.1}%",
+                    100.0 * reader.bytes_read() as f64 / s.max(1) as f64
+                )
             });
             let line = format!(
                 "replay{pct} {frames} lines, {:.0} events/s, {:.1} MB/s",

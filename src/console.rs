@@ -8,7 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Prints a report every `every` until the task is aborted.
-pub async fn report(counters: Arc<DecodeCounters>, registry: Option<ShardRegistry>, every: Duration) {
+pub async fn report(
+    counters: Arc<DecodeCounters>,
+    registry: Option<ShardRegistry>,
+    every: Duration,
+) {
     let mut last_total = counters.events_total();
     let mut last_kinds: Vec<u64> = EventKind::ALL.iter().map(|k| counters.events(*k)).collect();
     let mut last = Instant::now();

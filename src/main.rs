@@ -2,9 +2,9 @@
 //! capture into the pipeline, and reports. Everything it runs lives in the library crates.
 
 mod cli;
+mod commands;
 mod console;
 mod pipeline;
-mod commands;
 
 use clap::Parser;
 
@@ -26,6 +26,7 @@ fn init_tracing(filter: Option<&str>) {
         .unwrap_or_else(|| EnvFilter::new("info,twilight_gateway=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -20,11 +20,17 @@ fn generate_then_replay_counts_every_line() {
     let dir = temp_dir("replay");
     let capture = dir.join("small.jsonl");
     let out = guildflow()
-        .args(["generate", "--events", "5000", "--guilds", "50", "--shards", "2"])
+        .args([
+            "generate", "--events", "5000", "--guilds", "50", "--shards", "2",
+        ])
         .arg(&capture)
         .output()
         .expect("generate runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Malformed lines are counted and skipped; the good ones around them still count.
     let mut file = std::fs::OpenOptions::new()
         .append(true)
@@ -41,9 +47,18 @@ fn generate_then_replay_counts_every_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("2 decode errors"), "{stderr}");
-    assert!(stderr.contains("line="), "bad lines are logged with their line number: {stderr}");
-    let lines = std::fs::read_to_string(&capture).expect("read").lines().count();
-    assert!(stderr.contains(&format!("replayed {lines} lines")), "{stderr}");
+    assert!(
+        stderr.contains("line="),
+        "bad lines are logged with their line number: {stderr}"
+    );
+    let lines = std::fs::read_to_string(&capture)
+        .expect("read")
+        .lines()
+        .count();
+    assert!(
+        stderr.contains(&format!("replayed {lines} lines")),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -61,14 +76,27 @@ fn replay_of_a_missing_file_is_a_clear_error() {
 fn demo_runs_real_shards_against_the_simulator() {
     let dir = temp_dir("demo");
     let out = guildflow()
-        .args(["demo", "--shards", "2", "--guilds", "40", "--rate", "2000", "--duration", "4"])
+        .args([
+            "demo",
+            "--shards",
+            "2",
+            "--guilds",
+            "40",
+            "--rate",
+            "2000",
+            "--duration",
+            "4",
+        ])
         .arg("--data")
         .arg(dir.join("data"))
         .output()
         .expect("demo runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("0:Ready") && stderr.contains("1:Ready"), "{stderr}");
+    assert!(
+        stderr.contains("0:Ready") && stderr.contains("1:Ready"),
+        "{stderr}"
+    );
     let processed: u64 = stderr
         .lines()
         .find_map(|l| l.strip_prefix("processed "))

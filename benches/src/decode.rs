@@ -149,7 +149,10 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
         variants: results,
     };
     let path = write_json("decode", &report)?;
-    println!("(lean ratio: how many times faster lean is; JSON in {})", path.display());
+    println!(
+        "(lean ratio: how many times faster lean is; JSON in {})",
+        path.display()
+    );
     Ok(())
 }
 

@@ -11,6 +11,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};
 
+/// Bytes of a capture line around its frame, with room for any shard id and timestamp.
+const LINE_OVERHEAD: usize = 128;
+
 #[derive(Deserialize)]
 struct Line<'a> {
     shard: u32,
@@ -34,7 +37,11 @@ impl<W: Write> CaptureWriter<W> {
     /// Appends one frame. The frame text is written verbatim; line breaks, which valid JSON
     /// can only hold as insignificant whitespace, become spaces so a frame stays one line.
     pub fn write(&mut self, frame: &RawFrame) -> io::Result<()> {
-        write!(self.out, "{{\"shard\":{},\"at\":{},\"frame\":", frame.shard, frame.at)?;
+        write!(
+            self.out,
+            "{{\"shard\":{},\"at\":{},\"frame\":",
+            frame.shard, frame.at
+        )?;
         if frame.text.contains(['\n', '\r']) {
             self.out
                 .write_all(frame.text.replace(['\n', '\r'], " ").as_bytes())?;
@@ -123,12 +130,14 @@ impl<R: BufRead> CaptureReader<R> {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            if text.len() > crate::decode::MAX_FRAME_BYTES {
+            // The line wraps the frame in `{"shard":..,"at":..,"frame":..}`: allow for that, so
+            // every frame accepted live is accepted on replay.
+            if text.len() > crate::decode::MAX_FRAME_BYTES + LINE_OVERHEAD {
                 return Ok(Some(CaptureItem::Bad {
                     line: self.line,
                     error: DecodeError::TooLarge {
                         size: text.len(),
-                        limit: crate::decode::MAX_FRAME_BYTES,
+                        limit: crate::decode::MAX_FRAME_BYTES + LINE_OVERHEAD,
                     },
                 }));
             }
@@ -175,9 +184,18 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(reader.next_item().unwrap(), Some(CaptureItem::Bad { line: 2, .. })));
-        assert!(matches!(reader.next_item().unwrap(), Some(CaptureItem::Bad { line: 4, .. })));
-        assert!(matches!(reader.next_item().unwrap(), Some(CaptureItem::Bad { line: 5, .. })));
+        assert!(matches!(
+            reader.next_item().unwrap(),
+            Some(CaptureItem::Bad { line: 2, .. })
+        ));
+        assert!(matches!(
+            reader.next_item().unwrap(),
+            Some(CaptureItem::Bad { line: 4, .. })
+        ));
+        assert!(matches!(
+            reader.next_item().unwrap(),
+            Some(CaptureItem::Bad { line: 5, .. })
+        ));
         assert!(reader.next_item().unwrap().is_none());
     }
 }

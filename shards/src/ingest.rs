@@ -54,12 +54,18 @@ impl Ingest {
     /// input cannot flood the log (the metric still counts each one).
     fn log(&self, error: &DecodeError, shard: u32, line: Option<u64>) {
         let seen = self.counters.errors(error.reason());
-        if seen <= 100 || seen % 1000 == 0 {
+        if seen <= 100 || seen.is_multiple_of(1000) {
             let reason = error.reason().as_str();
             match (line, shard) {
-                (Some(line), u32::MAX) => tracing::warn!(line, reason, %error, total = seen, "skipped capture line"),
-                (Some(line), shard) => tracing::warn!(line, shard, reason, %error, total = seen, "skipped frame"),
-                (None, shard) => tracing::warn!(shard, reason, %error, total = seen, "skipped frame"),
+                (Some(line), u32::MAX) => {
+                    tracing::warn!(line, reason, %error, total = seen, "skipped capture line")
+                }
+                (Some(line), shard) => {
+                    tracing::warn!(line, shard, reason, %error, total = seen, "skipped frame")
+                }
+                (None, shard) => {
+                    tracing::warn!(shard, reason, %error, total = seen, "skipped frame")
+                }
             }
         }
     }

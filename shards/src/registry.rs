@@ -141,7 +141,11 @@ impl ShardEntry {
 
     /// Updates the status under the lock.
     pub fn update(&self, f: impl FnOnce(&mut ShardSnapshot)) {
-        f(&mut self.cell.info.lock().unwrap_or_else(PoisonError::into_inner));
+        f(&mut self
+            .cell
+            .info
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner));
     }
 
     /// Current phase.

@@ -24,10 +24,11 @@ struct Harness {
     log: SequenceLog,
 }
 
-/// Sequences seen, per session, in arrival order.
+/// Sequences seen, per session, in arrival order (frames of several shards interleave).
 #[derive(Default, Debug)]
 struct SequenceLog {
     sessions: Vec<(String, Vec<u64>)>,
+    shard_of_session: Vec<u32>,
     types: HashMap<String, u64>,
 }
 
@@ -41,11 +42,19 @@ impl SequenceLog {
         let t = t.expect("dispatch has a type").into_owned();
         if t == "READY" {
             let v: serde_json::Value = serde_json::from_str(&frame.text).expect("READY is JSON");
-            let id = v["d"]["session_id"].as_str().expect("session_id").to_owned();
+            let id = v["d"]["session_id"]
+                .as_str()
+                .expect("session_id")
+                .to_owned();
             self.sessions.push((id, Vec::new()));
+            self.shard_of_session.push(frame.shard);
         }
-        let (_, seqs) = self.sessions.last_mut().expect("READY comes first");
-        seqs.push(seq);
+        let index = self
+            .shard_of_session
+            .iter()
+            .rposition(|s| *s == frame.shard)
+            .expect("READY comes first");
+        self.sessions[index].1.push(seq);
         *self.types.entry(t).or_default() += 1;
     }
 
@@ -53,13 +62,20 @@ impl SequenceLog {
     fn assert_contiguous(&self) {
         for (id, seqs) in &self.sessions {
             for (i, seq) in seqs.iter().enumerate() {
-                assert_eq!(*seq, i as u64 + 1, "session {id}: got {seq} at position {i}: {seqs:?}");
+                assert_eq!(
+                    *seq,
+                    i as u64 + 1,
+                    "session {id}: got {seq} at position {i}: {seqs:?}"
+                );
             }
         }
     }
 
     fn last_seq(&self) -> u64 {
-        self.sessions.last().and_then(|(_, s)| s.last().copied()).unwrap_or(0)
+        self.sessions
+            .last()
+            .and_then(|(_, s)| s.last().copied())
+            .unwrap_or(0)
     }
 
     fn count(&self, t: &str) -> u64 {
@@ -125,8 +141,18 @@ impl Harness {
         let deadline = Instant::now() + WAIT;
         while !done(self) {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {what}; log {:?}", self.log.sessions.iter().map(|(id, s)| (id, s.len())).collect::<Vec<_>>());
-            if let Ok(Some(frame)) = timeout(left.min(Duration::from_millis(100)), self.frames.recv()).await {
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; log {:?}",
+                self.log
+                    .sessions
+                    .iter()
+                    .map(|(id, s)| (id, s.len()))
+                    .collect::<Vec<_>>()
+            );
+            if let Ok(Some(frame)) =
+                timeout(left.min(Duration::from_millis(100)), self.frames.recv()).await
+            {
                 self.log.push(&frame);
             }
         }
@@ -134,14 +160,17 @@ impl Harness {
 
     /// Waits for the first READY and some traffic.
     async fn streaming(&mut self, shard: u32) {
-        self.until("READY and traffic", |h| h.log.last_seq() > 20).await;
+        self.until("READY and traffic", |h| h.log.last_seq() > 20)
+            .await;
         let sim = self.sim.clone();
-        self.until("simulator registration", move |_| sim.is_connected(shard)).await;
+        self.until("simulator registration", move |_| sim.is_connected(shard))
+            .await;
     }
 
     async fn more_traffic(&mut self, n: u64) {
         let target = self.log.last_seq() + n;
-        self.until("more traffic", |h| h.log.last_seq() >= target).await;
+        self.until("more traffic", |h| h.log.last_seq() >= target)
+            .await;
     }
 
     async fn stop(mut self) -> Vec<(u32, ShardExit)> {
@@ -157,11 +186,17 @@ impl Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identifies_streams_and_reports_state() {
     let mut h = Harness::start(sim_config(2)).await;
-    h.until("both shards streaming", |h| h.registry.active() == 2 && h.log.count("MESSAGE_CREATE") > 20).await;
+    h.until("both shards streaming", |h| {
+        h.registry.active() == 2 && h.log.count("MESSAGE_CREATE") > 20
+    })
+    .await;
     // Heartbeats are answered and measured (interval 500 ms).
     let registry = h.registry.clone();
     h.until("heartbeat latency", move |_| {
-        registry.snapshot().iter().all(|s| s.heartbeat_latency_ms.is_some())
+        registry
+            .snapshot()
+            .iter()
+            .all(|s| s.heartbeat_latency_ms.is_some())
     })
     .await;
     let snapshot = h.registry.snapshot();
@@ -174,7 +209,11 @@ async fn identifies_streams_and_reports_state() {
     }
     let world = h.sim.world().expect("feed has a world");
     let guilds: u64 = snapshot.iter().map(|s| s.guilds).sum();
-    assert_eq!(guilds, world.guild_ids().len() as u64, "one GUILD_CREATE per guild");
+    assert_eq!(
+        guilds,
+        world.guild_ids().len() as u64,
+        "one GUILD_CREATE per guild"
+    );
     assert_eq!(h.log.count("GUILD_CREATE"), guilds);
     h.log.assert_contiguous();
     h.stop().await;
@@ -185,9 +224,14 @@ async fn resumes_after(fault: Fault) {
     h.streaming(0).await;
     h.sim.inject(0, fault).expect("shard connected");
     let sim = h.sim.clone();
-    h.until("resume", move |_| sim.counters(0).resumes == 1).await;
+    h.until("resume", move |_| sim.counters(0).resumes == 1)
+        .await;
     h.more_traffic(50).await;
-    assert_eq!(h.sim.counters(0).identifies, 1, "{fault:?} must resume, not re-identify");
+    assert_eq!(
+        h.sim.counters(0).identifies,
+        1,
+        "{fault:?} must resume, not re-identify"
+    );
     assert_eq!(h.log.sessions.len(), 1);
     assert_eq!(h.log.count("RESUMED"), 1);
     h.log.assert_contiguous();
@@ -198,8 +242,15 @@ async fn reidentifies_after(fault: Fault) {
     let mut h = Harness::start(sim_config(1)).await;
     h.streaming(0).await;
     h.sim.inject(0, fault).expect("shard connected");
-    h.until("a second session", |h| h.log.sessions.len() == 2 && h.log.last_seq() > 20).await;
-    assert_eq!(h.sim.counters(0).identifies, 2, "{fault:?} must start a new session");
+    h.until("a second session", |h| {
+        h.log.sessions.len() == 2 && h.log.last_seq() > 20
+    })
+    .await;
+    assert_eq!(
+        h.sim.counters(0).identifies,
+        2,
+        "{fault:?} must start a new session"
+    );
     h.log.assert_contiguous();
     assert_eq!(h.registry.snapshot()[0].identifies, 2);
     h.stop().await;
@@ -230,11 +281,17 @@ async fn tcp_drop_resumes_and_replays_missed_dispatches() {
     let mut h = Harness::start(sim_config(1)).await;
     h.streaming(0).await;
     let sent_before = h.sim.counters(0).dispatches_sent;
-    h.sim.inject(0, Fault::DropTcp { unsent: 40 }).expect("shard connected");
+    h.sim
+        .inject(0, Fault::DropTcp { unsent: 40 })
+        .expect("shard connected");
     let sim = h.sim.clone();
-    h.until("resume", move |_| sim.counters(0).resumes == 1).await;
+    h.until("resume", move |_| sim.counters(0).resumes == 1)
+        .await;
     // The 40 dispatches logged but never sent before the drop are replayed.
-    h.until("replayed dispatches", |h| h.log.last_seq() >= sent_before + 40).await;
+    h.until("replayed dispatches", |h| {
+        h.log.last_seq() >= sent_before + 40
+    })
+    .await;
     h.more_traffic(20).await;
     assert_eq!(h.sim.counters(0).identifies, 1);
     h.log.assert_contiguous();
@@ -260,18 +317,33 @@ async fn session_ending_close_codes_reidentify() {
 async fn assert_fatal(mut h: Harness, code: u16) {
     let registry = h.registry.clone();
     h.until("fatal close", move |_| {
-        registry.snapshot().iter().all(|s| s.phase == ShardPhase::Fatal)
+        registry
+            .snapshot()
+            .iter()
+            .all(|s| s.phase == ShardPhase::Fatal)
     })
     .await;
     let connections = h.sim.counters(0).connections;
     sleep(Duration::from_millis(1500)).await;
-    assert_eq!(h.sim.counters(0).connections, connections, "no reconnect after {code}");
+    assert_eq!(
+        h.sim.counters(0).connections,
+        connections,
+        "no reconnect after {code}"
+    );
     let snapshot = h.registry.snapshot();
     let error = snapshot[0].last_error.clone().unwrap_or_default();
-    assert!(error.contains(&code.to_string()), "last error {error:?} names {code}");
+    assert!(
+        error.contains(&code.to_string()),
+        "last error {error:?} names {code}"
+    );
     let shards = h.shards.take().expect("running");
-    let exits = timeout(WAIT, shards.join()).await.expect("shard tasks end by themselves");
-    assert!(matches!(&exits[0].1, ShardExit::Fatal(reason) if reason.contains(&code.to_string())), "{exits:?}");
+    let exits = timeout(WAIT, shards.join())
+        .await
+        .expect("shard tasks end by themselves");
+    assert!(
+        matches!(&exits[0].1, ShardExit::Fatal(reason) if reason.contains(&code.to_string())),
+        "{exits:?}"
+    );
     h.sim.shutdown();
 }
 
@@ -280,7 +352,9 @@ async fn fatal_close_codes_stop_without_reconnecting() {
     for code in [4004, 4010, 4011, 4012, 4013, 4014] {
         let mut h = Harness::start(sim_config(1)).await;
         h.streaming(0).await;
-        h.sim.inject(0, Fault::Close { code }).expect("shard connected");
+        h.sim
+            .inject(0, Fault::Close { code })
+            .expect("shard connected");
         assert_fatal(h, code).await;
     }
 }
@@ -288,7 +362,9 @@ async fn fatal_close_codes_stop_without_reconnecting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_fatal_conditions_are_reported() {
     // Wrong token: 4004.
-    let sim = SimulatorHandle::start(sim_config(1)).await.expect("simulator");
+    let sim = SimulatorHandle::start(sim_config(1))
+        .await
+        .expect("simulator");
     let mut config = gateway_config(&sim, 1);
     config.token = "wrong".into();
     assert_fatal(Harness::with_gateway(sim, config, 64), 4004).await;
@@ -299,7 +375,9 @@ async fn real_fatal_conditions_are_reported() {
     let config = gateway_config(&sim, 1);
     assert_fatal(Harness::with_gateway(sim, config, 64), 4014).await;
     // Shard count the gateway does not accept: 4010.
-    let sim = SimulatorHandle::start(sim_config(2)).await.expect("simulator");
+    let sim = SimulatorHandle::start(sim_config(2))
+        .await
+        .expect("simulator");
     let config = gateway_config(&sim, 1);
     assert_fatal(Harness::with_gateway(sim, config, 64), 4010).await;
 }
@@ -309,8 +387,13 @@ async fn dead_resume_url_falls_back_to_identify() {
     let mut h = Harness::start(sim_config(1)).await;
     h.streaming(0).await;
     h.sim.refuse_resume_url(true);
-    h.sim.inject(0, Fault::DropTcp { unsent: 0 }).expect("shard connected");
-    h.until("a new session", |h| h.log.sessions.len() == 2 && h.log.last_seq() > 20).await;
+    h.sim
+        .inject(0, Fault::DropTcp { unsent: 0 })
+        .expect("shard connected");
+    h.until("a new session", |h| {
+        h.log.sessions.len() == 2 && h.log.last_seq() > 20
+    })
+    .await;
     assert_eq!(h.sim.counters(0).identifies, 2);
     assert_eq!(h.sim.counters(0).resumes, 0);
     h.log.assert_contiguous();
@@ -344,8 +427,16 @@ async fn resumes_from_a_sequence_given_by_the_caller() {
     );
     let mut again = Harness::with_gateway(sim, config, 4096);
     // What the caller already has; the replay must continue it exactly.
-    again.log.sessions.push((session.clone(), (1..=durable).collect()));
-    again.until("resumed replay", |h| h.log.count("RESUMED") == 1 && h.log.last_seq() > seen + 20).await;
+    again
+        .log
+        .sessions
+        .push((session.clone(), (1..=durable).collect()));
+    again.log.shard_of_session.push(0);
+    again
+        .until("resumed replay", |h| {
+            h.log.count("RESUMED") == 1 && h.log.last_seq() > seen + 20
+        })
+        .await;
     assert_eq!(again.sim.counters(0).resumes, 1);
     assert_eq!(again.sim.counters(0).identifies, 1);
     assert_eq!(again.log.sessions.len(), 1);
@@ -371,7 +462,10 @@ async fn sustained_backpressure_pauses_then_resumes_without_loss() {
     })
     .await;
     let snapshot = registry.snapshot();
-    assert!(snapshot[0].pauses >= 1, "the stall paused the shard: {snapshot:?}");
+    assert!(
+        snapshot[0].pauses >= 1,
+        "the stall paused the shard: {snapshot:?}"
+    );
     assert_eq!(h.log.sessions.len(), 1, "pausing resumes the same session");
     h.log.assert_contiguous();
     h.stop().await;

@@ -55,7 +55,10 @@ impl DecodeCounters {
 
     /// All failures.
     pub fn errors_total(&self) -> u64 {
-        self.by_reason.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.by_reason
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Dispatches of types we do not use.

@@ -4,8 +4,9 @@
 use super::time::parse_rfc3339_ms;
 use super::DecodeError;
 use guildflow_model::{
-    ChannelId, ChannelInfo, ChannelKind, EmojiId, EventBody, GuildId, GuildInfo, MemberInfo, MessageCreate,
-    MessageId, MessageRef, MessageUpdate, Reaction, RoleId, RoleInfo, UserId, VoiceState,
+    ChannelId, ChannelInfo, ChannelKind, EmojiId, EventBody, GuildId, GuildInfo, MemberInfo,
+    MessageCreate, MessageId, MessageRef, MessageUpdate, Reaction, RoleId, RoleInfo, UserId,
+    VoiceState,
 };
 use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer};
@@ -60,12 +61,10 @@ pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeErro
         "GUILD_MEMBER_UPDATE" => {
             parse::<WireMember>(d).and_then(|m| m.into_info(None).map(EventBody::MemberUpdate))
         }
-        "GUILD_MEMBER_REMOVE" => {
-            parse::<WireMemberRemove>(d).map(|m| EventBody::MemberRemove {
-                guild: m.guild_id,
-                user: m.user.id,
-            })
-        }
+        "GUILD_MEMBER_REMOVE" => parse::<WireMemberRemove>(d).map(|m| EventBody::MemberRemove {
+            guild: m.guild_id,
+            user: m.user.id,
+        }),
         "GUILD_CREATE" => match parse::<WireGuild>(d) {
             // An unavailable guild (outage) carries no state; its later GUILD_CREATE does.
             Ok(g) if g.unavailable == Some(true) => return Ok(None),
@@ -78,9 +77,15 @@ pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeErro
             guild: g.id,
             unavailable: g.unavailable.unwrap_or(false),
         }),
-        "CHANNEL_CREATE" => parse::<WireChannel>(d).map(|c| EventBody::ChannelCreate(c.into_info(None))),
-        "CHANNEL_UPDATE" => parse::<WireChannel>(d).map(|c| EventBody::ChannelUpdate(c.into_info(None))),
-        "CHANNEL_DELETE" => parse::<WireChannel>(d).map(|c| EventBody::ChannelDelete(c.into_info(None))),
+        "CHANNEL_CREATE" => {
+            parse::<WireChannel>(d).map(|c| EventBody::ChannelCreate(c.into_info(None)))
+        }
+        "CHANNEL_UPDATE" => {
+            parse::<WireChannel>(d).map(|c| EventBody::ChannelUpdate(c.into_info(None)))
+        }
+        "CHANNEL_DELETE" => {
+            parse::<WireChannel>(d).map(|c| EventBody::ChannelDelete(c.into_info(None)))
+        }
         "GUILD_ROLE_CREATE" => parse::<WireRoleEvent>(d).map(|r| EventBody::RoleCreate {
             guild: r.guild_id,
             role: r.role.into_info(),
@@ -104,7 +109,11 @@ pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeErro
     body.map(Some).map_err(mismatch)
 }
 
+/// Every payload we decode is an object; serde's derived structs would also take an array.
 fn parse<'a, T: Deserialize<'a>>(d: &'a str) -> Result<T, serde_json::Error> {
+    if !super::starts_with_object(d) {
+        return Err(de::Error::custom("the payload must be a JSON object"));
+    }
     serde_json::from_str(d)
 }
 
@@ -126,7 +135,6 @@ fn unique_count<T: Ord>(mut ids: Vec<T>) -> u32 {
     ids.dedup();
     u32::try_from(ids.len()).unwrap_or(u32::MAX)
 }
-
 
 #[derive(Deserialize)]
 struct WireUser {

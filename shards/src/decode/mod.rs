@@ -69,6 +69,12 @@ pub fn decode_frame(text: &str, shard: u32, at: i64) -> Result<Decoded, DecodeEr
             limit: MAX_FRAME_BYTES,
         });
     }
+    // serde's derived structs also accept JSON arrays positionally; a frame is an object.
+    if !starts_with_object(text) {
+        return Err(DecodeError::InvalidJson(serde::de::Error::custom(
+            "a gateway frame must be a JSON object",
+        )));
+    }
     let envelope: Envelope<'_> = serde_json::from_str(text).map_err(DecodeError::InvalidJson)?;
     if envelope.op != 0 {
         return Ok(Decoded::Control { op: envelope.op });
@@ -90,4 +96,10 @@ pub fn decode_frame(text: &str, shard: u32, at: i64) -> Result<Decoded, DecodeEr
             seq,
         }),
     }
+}
+
+/// Whether the first non-whitespace byte opens a JSON object.
+pub(crate) fn starts_with_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
 }

@@ -18,7 +18,12 @@ pub enum IdentifyQueue {
 impl IdentifyQueue {
     /// Discord's limits: `max_concurrency` per 5 s, `remaining` of `total` daily starts left,
     /// the budget resetting after `reset_after`. Must run inside a tokio runtime.
-    pub fn discord(max_concurrency: u16, remaining: u32, total: u32, reset_after: Duration) -> Self {
+    pub fn discord(
+        max_concurrency: u16,
+        remaining: u32,
+        total: u32,
+        reset_after: Duration,
+    ) -> Self {
         IdentifyQueue::Discord(InMemoryQueue::new(
             max_concurrency.max(1),
             remaining.min(total),

@@ -9,9 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
-use twilight_gateway::{
-    CloseFrame, ConfigBuilder, Message, Session, Shard, ShardId, ShardState,
-};
+use twilight_gateway::{CloseFrame, ConfigBuilder, Message, Session, Shard, ShardId, ShardState};
 use twilight_model::gateway::event::GatewayEventDeserializer;
 use twilight_model::gateway::CloseCode;
 
@@ -62,7 +60,11 @@ impl ShardTask {
                         s.phase = ShardPhase::Paused;
                         s.pauses += 1;
                     });
-                    tracing::warn!(shard = self.id, buffered = overflow.len(), "downstream full: shard paused, will resume");
+                    tracing::warn!(
+                        shard = self.id,
+                        buffered = overflow.len(),
+                        "downstream full: shard paused, will resume"
+                    );
                     for frame in overflow {
                         if self.frames.send(frame).await.is_err() {
                             return ShardExit::Fatal("pipeline closed".into());
@@ -77,7 +79,8 @@ impl ShardTask {
 
     fn build_shard(&self, resume: Option<ResumePoint>) -> Shard<super::IdentifyQueue> {
         let cfg = &self.config;
-        let mut builder = ConfigBuilder::new(cfg.token.clone(), cfg.intents).queue(cfg.queue.clone());
+        let mut builder =
+            ConfigBuilder::new(cfg.token.clone(), cfg.intents).queue(cfg.queue.clone());
         if let Some(url) = &cfg.gateway_url {
             builder = builder.proxy_url(url.trim_end_matches('/').to_owned());
         }

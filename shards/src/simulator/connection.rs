@@ -71,12 +71,15 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let mut query = String::new();
     let mut resume_path = false;
     let refuse = shared.refuse_resume.load(Ordering::SeqCst);
+    // The callback's signature is tungstenite's; its error type is what it is.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         resume_path = req.uri().path().starts_with(RESUME_PATH);
         query = req.uri().query().unwrap_or_default().to_owned();
         if resume_path && refuse {
             let mut refusal = ErrorResponse::new(Some("resume node unavailable".into()));
-            *refusal.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::SERVICE_UNAVAILABLE;
+            *refusal.status_mut() =
+                tokio_tungstenite::tungstenite::http::StatusCode::SERVICE_UNAVAILABLE;
             return Err(refusal);
         }
         Ok(resp)
@@ -192,7 +195,9 @@ impl Conn {
                 if let Some(shard) = self.shard {
                     if self.shared.feeds.has_pending(shard) {
                         let batch = self.shared.feeds.take(shard, 1024, true);
-                        if let Flow::End = self.send_dispatches(batch).await { break; }
+                        if let Flow::End = self.send_dispatches(batch).await {
+                            break;
+                        }
                     }
                 }
             }
@@ -204,7 +209,10 @@ impl Conn {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             // A newer connection of the shard may have registered meanwhile: keep it.
-            if controls.get(&shard).is_some_and(|tx| tx.same_channel(&control_tx)) {
+            if controls
+                .get(&shard)
+                .is_some_and(|tx| tx.same_channel(&control_tx))
+            {
                 controls.remove(&shard);
             }
         }
@@ -310,7 +318,10 @@ impl Conn {
         }
         let shard = session_shard(&resume.session_id);
         let replay = match shard {
-            Some(shard) => self.shared.sessions.replay(&resume.session_id, shard, resume.seq),
+            Some(shard) => self
+                .shared
+                .sessions
+                .replay(&resume.session_id, shard, resume.seq),
             None => Err(ResumeRefusal::Unknown),
         };
         match (shard, replay) {
@@ -326,7 +337,8 @@ impl Conn {
                         return Flow::End;
                     }
                 }
-                self.send_dispatches(vec![("RESUMED", "{}".to_owned())]).await
+                self.send_dispatches(vec![("RESUMED", "{}".to_owned())])
+                    .await
             }
             (_, Err(refusal)) => {
                 tracing::debug!(?refusal, session = %resume.session_id, "simulator refuses resume");

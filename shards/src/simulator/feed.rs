@@ -1,7 +1,7 @@
 //! What the simulator sends after GUILD_CREATE: per shard, dispatches pushed by tests first,
 //! then the workload generator's stream, continuing across sessions.
 
-use crate::workload::{DispatchGenerator, World, WorkloadConfig};
+use crate::workload::{DispatchGenerator, WorkloadConfig, World};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -76,7 +76,11 @@ impl Feeds {
                 if pushed_only || limit.is_some_and(|l| feed.generated >= l) {
                     break;
                 }
-                match feed.generator.as_mut().and_then(DispatchGenerator::next_dispatch) {
+                match feed
+                    .generator
+                    .as_mut()
+                    .and_then(DispatchGenerator::next_dispatch)
+                {
                     Some(dispatch) => {
                         feed.generated += 1;
                         out.push((dispatch.t, dispatch.d));
@@ -96,7 +100,11 @@ impl Feeds {
                 (Some(config), Some(world)) => {
                     let mut workload = config.workload.clone();
                     workload.total_shards = self.total_shards;
-                    Some(DispatchGenerator::new(Arc::clone(world), &workload, Some(shard)))
+                    Some(DispatchGenerator::new(
+                        Arc::clone(world),
+                        &workload,
+                        Some(shard),
+                    ))
                 }
                 _ => None,
             },

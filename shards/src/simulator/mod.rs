@@ -163,10 +163,12 @@ impl SimulatorHandle {
                     addr: config.listen.to_string(),
                     source,
                 })?;
-        let addr = listener.local_addr().map_err(|source| SimulatorError::Bind {
-            addr: config.listen.to_string(),
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SimulatorError::Bind {
+                addr: config.listen.to_string(),
+                source,
+            })?;
         let mut config = config;
         if let Some(feed) = config.feed.as_mut() {
             feed.workload.total_shards = config.total_shards;

@@ -64,12 +64,7 @@ impl Sessions {
 
     /// The frames after `after`, for a RESUME of `shard`; the caller then sends RESUMED with
     /// the returned next sequence.
-    pub fn replay(
-        &self,
-        id: &str,
-        shard: u32,
-        after: u64,
-    ) -> Result<Vec<Arc<str>>, ResumeRefusal> {
+    pub fn replay(&self, id: &str, shard: u32, after: u64) -> Result<Vec<Arc<str>>, ResumeRefusal> {
         let map = self.lock();
         let session = map.get(id).ok_or(ResumeRefusal::Unknown)?;
         if session.shard != shard {

@@ -1,7 +1,7 @@
 //! The workload knobs.
 
 /// Parameters of a synthetic workload. Everything generated is a pure function of these.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadConfig {
     /// Seed of every random choice.
     pub seed: u64,
