@@ -4,6 +4,7 @@
 
 pub mod event;
 pub mod id;
+pub mod metric;
 pub mod period;
 
 pub use event::{
@@ -11,4 +12,5 @@ pub use event::{
     MessageRef, MessageUpdate, Reaction, RoleInfo, VoiceState,
 };
 pub use id::{ChannelId, EmojiId, GuildId, MessageId, RoleId, UserId};
+pub use metric::Metric;
 pub use period::{Bucket, Period};

@@ -239,6 +239,24 @@ fn world_is_realistic() {
         );
     }
     assert!(afk > 150, "{afk} of 200 guilds have an AFK channel");
+
+    // The largest guilds' GUILD_CREATEs: accepted by twilight, trimmed like Discord's.
+    let mut by_size: Vec<(usize, u64)> = sizes.iter().copied().zip(ids.iter().copied()).collect();
+    by_size.sort_unstable_by(|a, b| b.cmp(a));
+    for &(n, gid) in by_size.iter().take(3) {
+        let d = world.guild_create(gid).unwrap_or_default();
+        match twilight(2, "GUILD_CREATE", &d) {
+            DispatchEvent::GuildCreate(g) => match *g {
+                GuildCreate::Available(g) => {
+                    assert!(g.large);
+                    assert_eq!(g.member_count, Some(n as u64));
+                    assert!(g.members.len() <= 250 && g.members.len() > 200);
+                }
+                GuildCreate::Unavailable(_) => panic!("unavailable"),
+            },
+            other => panic!("GUILD_CREATE decoded as {other:?}"),
+        }
+    }
     assert!(bots > 100, "{bots} bots in 200 guilds");
 }
 

@@ -871,7 +871,7 @@ impl DispatchGenerator {
         } else {
             rng.random_range(7 * DAY_MS..(at - DISCORD_LAUNCH_MS).max(8 * DAY_MS))
         };
-        let created = (at - age).clamp(DISCORD_LAUNCH_MS, *start_ms - 1);
+        let created = (at - age).min(*start_ms - 1).max(DISCORD_LAUNCH_MS);
         let user = mint.user(created);
         if gs.pos.contains_key(&user) {
             return None;

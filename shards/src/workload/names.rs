@@ -496,8 +496,11 @@ pub(crate) fn push_global_name(out: &mut String, user: u64) {
     out.push('"');
 }
 
-/// A bot's name.
+/// A bot's name; ours is "Guildflow".
 pub(crate) fn bot_name(user: u64) -> &'static str {
+    if user == super::world::BOT_USER_ID {
+        return "Guildflow";
+    }
     pick(BOT_NAMES, mix(user ^ 0x0042_4f54))
 }
 

@@ -602,7 +602,8 @@ fn build_guild(
     let categorized = size >= 10;
     let (text_cat, voice_cat) = if categorized {
         let t = mint_channel(rng, kind::CATEGORY, "Text Channels", None);
-        let v = mint_channel(rng, kind::CATEGORY, "Voice Channels", None);
+        let mut v = mint_channel(rng, kind::CATEGORY, "Voice Channels", None);
+        v.position = 1;
         let ids = (Some(t.id), Some(v.id));
         channels.push(t);
         channels.push(v);

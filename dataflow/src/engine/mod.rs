@@ -1,0 +1,200 @@
+//! The sequential part of the dataflow, as plain Rust: per-guild state machines that turn
+//! events into pre-aggregated view deltas and signals. The timely operator in `graph` owns one
+//! [`Engine`] per worker (for the guilds exchanged to it); tests can drive it directly.
+
+pub mod dedup;
+pub mod deltas;
+pub mod guild;
+pub mod voice;
+
+use crate::settings::GuildSettings;
+use deltas::Deltas;
+use guild::{GuildState, Outputs};
+use guildflow_model::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use voice::ClosedVoiceSession;
+
+/// Something the views do not hold but downstream wants: level-ups (role rewards), closed
+/// voice sessions (the store's `voice_sessions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signal {
+    /// A member reached a new level.
+    LevelUp {
+        /// Guild.
+        guild: u64,
+        /// Member.
+        user: u64,
+        /// New level.
+        level: u32,
+        /// XP total.
+        xp: i64,
+        /// Event time.
+        at: i64,
+    },
+    /// A voice session ended.
+    VoiceClosed {
+        /// Guild.
+        guild: u64,
+        /// Member.
+        user: u64,
+        /// Channel.
+        channel: u64,
+        /// Start.
+        started_at: i64,
+        /// End.
+        ended_at: i64,
+        /// Whether it counted.
+        counted: bool,
+    },
+}
+
+/// Engine tuning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How long message ids are remembered for de-duplication (event time).
+    pub message_id_horizon_ms: i64,
+    /// Open voice sessions accrue whenever the watermark crosses a multiple of this.
+    pub voice_tick_ms: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            message_id_horizon_ms: 3_600_000,
+            voice_tick_ms: 1_000,
+        }
+    }
+}
+
+/// The per-worker state of every guild it owns.
+#[derive(Debug, Default)]
+pub struct Engine {
+    config: EngineConfig,
+    guilds: HashMap<u64, GuildState>,
+    watermark: i64,
+    deltas: Deltas,
+    signals: Vec<Signal>,
+    closed_voice: Vec<ClosedVoiceSession>,
+}
+
+impl Engine {
+    /// An engine with `config`.
+    pub fn new(config: EngineConfig) -> Self {
+        Engine {
+            config,
+            watermark: i64::MIN,
+            ..Engine::default()
+        }
+    }
+
+    /// Sets a guild's settings (applies to events from now on).
+    pub fn configure(&mut self, guild: u64, settings: GuildSettings) {
+        self.guilds.entry(guild).or_default().settings = settings;
+    }
+
+    /// The settings of a guild.
+    pub fn settings(&self, guild: u64) -> GuildSettings {
+        self.guilds
+            .get(&guild)
+            .map(|g| g.settings.clone())
+            .unwrap_or_default()
+    }
+
+    /// Applies events (already de-duplicated by frame). They are processed in (at, message id)
+    /// order, so arrival order within a batch does not matter.
+    pub fn apply_batch(&mut self, events: &mut [Event]) {
+        events.sort_by_key(|e| (e.at, message_id(e)));
+        for event in events.iter() {
+            self.apply(event);
+        }
+    }
+
+    /// Applies one event.
+    pub fn apply(&mut self, event: &Event) {
+        let Some(guild) = event.body.guild() else {
+            return;
+        };
+        let guild = guild.get();
+        let tick = self.config.voice_tick_ms.max(1);
+        if event.at > self.watermark {
+            let crossed = self.watermark == i64::MIN || event.at / tick != self.watermark / tick;
+            self.watermark = event.at;
+            if crossed {
+                self.accrue_voice();
+            }
+        }
+        let state = self.guilds.entry(guild).or_default();
+        let mut out = Outputs {
+            deltas: &mut self.deltas,
+            signals: &mut self.signals,
+            closed_voice: &mut self.closed_voice,
+        };
+        state.apply(
+            guild,
+            &event.body,
+            event.at,
+            self.watermark,
+            self.config.message_id_horizon_ms,
+            &mut out,
+        );
+    }
+
+    /// Moves the watermark forward without an event (idle shards, end of input) and accrues
+    /// open voice sessions to it.
+    pub fn advance_to(&mut self, watermark: i64) {
+        if watermark > self.watermark {
+            self.watermark = watermark;
+        }
+        self.accrue_voice();
+    }
+
+    /// The largest event time seen.
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    fn accrue_voice(&mut self) {
+        let watermark = self.watermark;
+        for (guild, state) in &mut self.guilds {
+            let tz = state.settings.timezone;
+            state.voice.accrue(tz, *guild, watermark, &mut self.deltas);
+        }
+    }
+
+    /// The pending view deltas.
+    pub fn deltas(&mut self) -> &mut Deltas {
+        &mut self.deltas
+    }
+
+    /// Takes the pending signals (closed voice sessions included).
+    pub fn take_signals(&mut self) -> Vec<Signal> {
+        let mut signals = std::mem::take(&mut self.signals);
+        signals.extend(self.closed_voice.drain(..).map(|s| Signal::VoiceClosed {
+            guild: s.guild,
+            user: s.user,
+            channel: s.channel,
+            started_at: s.started_at,
+            ended_at: s.ended_at,
+            counted: s.counted,
+        }));
+        signals
+    }
+
+    /// XP total of a member.
+    pub fn xp_of(&self, guild: u64, user: u64) -> i64 {
+        self.guilds.get(&guild).map_or(0, |g| g.xp_of(user))
+    }
+
+    /// Open voice sessions across guilds.
+    pub fn open_voice_sessions(&self) -> usize {
+        self.guilds.values().map(|g| g.voice.len()).sum()
+    }
+}
+
+fn message_id(event: &Event) -> u64 {
+    match &event.body {
+        guildflow_model::EventBody::MessageCreate(m) => m.message.get(),
+        _ => 0,
+    }
+}

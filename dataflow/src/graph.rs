@@ -1,0 +1,221 @@
+//! The timely/differential graph of one worker.
+//!
+//! ```text
+//! input (Input, time = event-time ms) ──exchange by guild──► "Engine" (unary_frontier: per-guild
+//!   state machines, per-batch pre-aggregation) ──(GuildKey, time, amount)──► differential:
+//!     counters:  count_total                      ─┐
+//!     Active marks: distinct_total → per-bucket    ─┴─► count_total ──► "Publish" sink
+//! ```
+//! Keys are exchanged by guild at every step, so all of a guild's state sits on one worker.
+
+use crate::engine::{Engine, EngineConfig, Signal};
+use crate::keys::{SeriesMetric, ViewKey};
+use crate::settings::GuildSettings;
+use differential_dataflow::operators::{CountTotal, ThresholdTotal};
+use differential_dataflow::AsCollection;
+use guildflow_model::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::mpsc::Sender;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Input as _;
+use timely::dataflow::operators::Probe;
+use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::worker::Worker;
+
+/// What enters the dataflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A de-duplicated event.
+    Event(Event),
+    /// New settings for a guild.
+    Settings {
+        /// Guild.
+        guild: u64,
+        /// Settings.
+        settings: GuildSettings,
+    },
+}
+
+impl Input {
+    fn guild(&self) -> u64 {
+        match self {
+            Input::Event(e) => e.body.guild().map_or(0, |g| g.get()),
+            Input::Settings { guild, .. } => *guild,
+        }
+    }
+}
+
+/// A view key whose hash is its guild's, so differential exchanges every key of a guild to
+/// the same worker (its order is the key's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GuildKey(pub ViewKey);
+
+impl Hash for GuildKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.guild().hash(state);
+    }
+}
+
+/// What a worker reports to the read side.
+#[derive(Debug)]
+pub enum WorkerOutput {
+    /// New totals at `time` (a total of 0 means the key is gone).
+    Totals {
+        /// Worker.
+        worker: usize,
+        /// Dataflow time.
+        time: u64,
+        /// (key, new total).
+        totals: Vec<(ViewKey, i64)>,
+    },
+    /// The worker's frontier: every time below it is complete. None when the input closed.
+    Frontier {
+        /// Worker.
+        worker: usize,
+        /// Frontier.
+        frontier: Option<u64>,
+    },
+    /// Level-ups and closed voice sessions.
+    Signals(Vec<Signal>),
+}
+
+/// Builds the graph on `worker`; returns its input and a probe of the output.
+pub fn build(
+    worker: &mut Worker,
+    config: EngineConfig,
+    output: Sender<WorkerOutput>,
+) -> (
+    InputHandle<u64, CapacityContainerBuilder<Vec<Input>>>,
+    ProbeHandle<u64>,
+) {
+    let index = worker.index();
+    let mut input = InputHandle::new();
+    let probe = ProbeHandle::new();
+    let signals_out = output.clone();
+    worker.dataflow::<u64, _, _>(|scope| {
+        let events = scope.input_from(&mut input);
+        let updates = events
+            .unary_frontier::<CapacityContainerBuilder<Vec<(GuildKey, u64, i64)>>, _, _, _>(
+                Exchange::new(|x: &Input| x.guild()),
+                "Engine",
+                move |default_cap, _info| {
+                    let mut engine = Engine::new(config);
+                    let mut held = Some(default_cap);
+                    let mut batch: Vec<Event> = Vec::new();
+                    move |(input, frontier), output| {
+                        input.for_each(|cap, data| {
+                            for item in data.drain(..) {
+                                match item {
+                                    Input::Event(event) => batch.push(event),
+                                    Input::Settings { guild, settings } => {
+                                        engine.apply_batch(&mut batch);
+                                        batch.clear();
+                                        engine.configure(guild, settings);
+                                    }
+                                }
+                            }
+                            engine.apply_batch(&mut batch);
+                            batch.clear();
+                            // Messages sent under no capability carry no time; there are none here.
+                            let Some(&time) = cap.least() else { return };
+                            let mut session = output.session(&cap);
+                            for (key, amount) in engine.deltas().drain() {
+                                session.give((GuildKey(key), time, amount));
+                            }
+                            let signals = engine.take_signals();
+                            if !signals.is_empty() {
+                                let _ = signals_out.send(WorkerOutput::Signals(signals));
+                            }
+                        });
+                        let frontier = frontier.frontier();
+                        match frontier.first() {
+                            None => {
+                                // Input closed: open voice sessions count up to the watermark.
+                                if let Some(cap) = held.take() {
+                                    engine.advance_to(engine.watermark());
+                                    let time = *cap.time();
+                                    let mut session = output.session(&cap);
+                                    for (key, amount) in engine.deltas().drain() {
+                                        session.give((GuildKey(key), time, amount));
+                                    }
+                                    let signals = engine.take_signals();
+                                    if !signals.is_empty() {
+                                        let _ = signals_out.send(WorkerOutput::Signals(signals));
+                                    }
+                                }
+                            }
+                            Some(time) => {
+                                if let Some(cap) = held.as_mut() {
+                                    if cap.time() < time {
+                                        cap.downgrade(time);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+            );
+        let updates = updates.as_collection();
+        let active = updates
+            .clone()
+            .filter(|key: &GuildKey| matches!(key.0, ViewKey::Active { .. }))
+            .distinct_total_core::<i64>()
+            .map(|key: GuildKey| match key.0 {
+                ViewKey::Active {
+                    guild,
+                    bucket,
+                    start,
+                    ..
+                } => GuildKey(ViewKey::Series {
+                    guild,
+                    metric: SeriesMetric::ActiveMembers,
+                    bucket,
+                    start,
+                }),
+                other => GuildKey(other),
+            });
+        let counters = updates.filter(|key: &GuildKey| !matches!(key.0, ViewKey::Active { .. }));
+        counters
+            .concat(active)
+            .count_total_core::<i64>()
+            .inner
+            .probe_with(&probe)
+            .sink(Pipeline, "Publish", move |(input, frontier)| {
+                let mut by_time: BTreeMap<u64, Vec<(ViewKey, i64)>> = BTreeMap::new();
+                input.for_each(|_cap, data| {
+                    for ((key, total), time, diff) in data.drain(..) {
+                        // count_total retracts the old total and asserts the new one; a
+                        // retraction alone means the total went to zero.
+                        let total = if diff > 0 { total } else { 0 };
+                        by_time.entry(time).or_default().push((key.0, total));
+                    }
+                });
+                for (time, mut totals) in by_time {
+                    // Assertions win over retractions of the same key.
+                    totals.sort_by_key(|(k, total)| (*k, *total != 0));
+                    totals.dedup_by(|later, earlier| {
+                        if later.0 == earlier.0 {
+                            *earlier = *later;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                    let _ = output.send(WorkerOutput::Totals {
+                        worker: index,
+                        time,
+                        totals,
+                    });
+                }
+                let _ = output.send(WorkerOutput::Frontier {
+                    worker: index,
+                    frontier: frontier.frontier().first().copied(),
+                });
+            });
+    });
+    (input, probe)
+}

@@ -1,0 +1,267 @@
+//! Starting the dataflow and feeding it.
+//!
+//! Worker threads (or processes over TCP, timely's cluster mode) each run the graph of
+//! [`crate::graph`]; this process's feeder de-duplicates frames, hands batches round-robin to
+//! its local workers (the graph exchanges them by guild), and advances every local input to
+//! the batch's event time so the frontier tracks the watermark. An applier thread turns the
+//! workers' output into the published [`StatsState`].
+
+use crate::engine::dedup::FrameDedup;
+use crate::engine::EngineConfig;
+use crate::graph::{self, Input};
+use crate::settings::GuildSettings;
+use crate::state::StatsState;
+use guildflow_model::Event;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use thiserror::Error;
+use timely::communication::Config as CommunicationConfig;
+use timely::execute::execute;
+use timely::{Config, WorkerConfig};
+
+/// Errors of the dataflow runtime.
+#[derive(Debug, Error)]
+pub enum DataflowError {
+    /// Timely could not start (bad cluster addresses, ports in use, ...).
+    #[error("cannot start dataflow workers: {0}")]
+    Start(String),
+    /// A worker thread panicked.
+    #[error("a dataflow worker failed: {0}")]
+    Worker(String),
+    /// Bad configuration.
+    #[error("invalid dataflow configuration: {0}")]
+    Config(String),
+}
+
+/// Several processes of one timely cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// This process's index.
+    pub process: usize,
+    /// `host:port` of every process, in index order (a hostfile's lines).
+    pub addresses: Vec<String>,
+}
+
+/// How to run the dataflow.
+#[derive(Clone, Debug, Default)]
+pub struct DataflowConfig {
+    /// Worker threads in this process (at least 1).
+    pub workers: usize,
+    /// Cluster mode; None for a single process.
+    pub cluster: Option<Cluster>,
+    /// Engine tuning.
+    pub engine: EngineConfig,
+}
+
+enum Command {
+    Batch(Vec<Input>, u64),
+    Advance(u64),
+}
+
+/// A running dataflow.
+pub struct Dataflow {
+    feeds: Vec<Sender<Command>>,
+    guards: Option<timely::communication::WorkerGuards<()>>,
+    applier: Option<JoinHandle<()>>,
+    state: StatsState,
+    dedup: FrameDedup,
+    max_at: Arc<AtomicI64>,
+    events: Arc<AtomicU64>,
+    epoch: u64,
+    next: usize,
+}
+
+impl Dataflow {
+    /// Starts the workers and the applier.
+    pub fn start(config: DataflowConfig) -> Result<Dataflow, DataflowError> {
+        let workers = config.workers.max(1);
+        let communication = match &config.cluster {
+            None if workers == 1 => CommunicationConfig::Thread,
+            None => CommunicationConfig::Process(workers),
+            Some(cluster) => {
+                if cluster.process >= cluster.addresses.len() {
+                    return Err(DataflowError::Config(format!(
+                        "process index {} outside the {} addresses",
+                        cluster.process,
+                        cluster.addresses.len()
+                    )));
+                }
+                CommunicationConfig::Cluster {
+                    threads: workers,
+                    process: cluster.process,
+                    addresses: cluster.addresses.clone(),
+                    report: false,
+                    zerocopy: false,
+                }
+            }
+        };
+        let state = StatsState::new();
+        let (out_tx, out_rx) = channel();
+        let mut feeds = Vec::with_capacity(workers);
+        let mut receivers = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = channel();
+            feeds.push(tx);
+            receivers.push(Some(rx));
+        }
+        let receivers: Arc<Mutex<Vec<Option<Receiver<Command>>>>> = Arc::new(Mutex::new(receivers));
+        let out_tx = Mutex::new(out_tx);
+        let engine = config.engine;
+        let guards = execute(
+            Config {
+                communication,
+                worker: WorkerConfig::default(),
+            },
+            move |worker| {
+                let local = worker.index() % workers;
+                let commands = receivers
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_mut(local)
+                    .and_then(Option::take);
+                let output = out_tx
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let (mut input, probe) = graph::build(worker, engine, output);
+                if let Some(commands) = commands {
+                    'feed: loop {
+                        loop {
+                            match commands.try_recv() {
+                                Ok(Command::Batch(items, to)) => {
+                                    for item in items {
+                                        input.send(item);
+                                    }
+                                    if to > *input.time() {
+                                        input.advance_to(to);
+                                    }
+                                }
+                                Ok(Command::Advance(to)) => {
+                                    if to > *input.time() {
+                                        input.advance_to(to);
+                                    }
+                                }
+                                Err(TryRecvError::Empty) => break,
+                                Err(TryRecvError::Disconnected) => break 'feed,
+                            }
+                        }
+                        worker.step_or_park(Some(Duration::from_millis(1)));
+                    }
+                }
+                drop(input);
+                while !probe.done() {
+                    worker.step_or_park(Some(Duration::from_millis(1)));
+                }
+                while worker.step_or_park(Some(Duration::from_millis(1))) {}
+            },
+        )
+        .map_err(DataflowError::Start)?;
+        let max_at = Arc::new(AtomicI64::new(i64::MIN));
+        let applier_state = state.clone();
+        let applier_max = Arc::clone(&max_at);
+        let applier = std::thread::Builder::new()
+            .name("guildflow-applier".into())
+            .spawn(move || {
+                applier_state
+                    .run_applier(out_rx, workers, move || applier_max.load(Ordering::Acquire));
+            })
+            .map_err(|e| DataflowError::Start(e.to_string()))?;
+        Ok(Dataflow {
+            feeds,
+            guards: Some(guards),
+            applier: Some(applier),
+            state,
+            dedup: FrameDedup::default(),
+            max_at,
+            events: Arc::new(AtomicU64::new(0)),
+            epoch: 0,
+            next: 0,
+        })
+    }
+
+    /// The published state.
+    pub fn state(&self) -> StatsState {
+        self.state.clone()
+    }
+
+    /// Events admitted (after de-duplication).
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    /// Frames dropped as (shard, session, seq) repeats.
+    pub fn duplicates(&self) -> u64 {
+        self.dedup.dropped()
+    }
+
+    /// Feeds a batch of events.
+    pub fn push(&mut self, events: Vec<Event>) {
+        let mut max_at = self.max_at.load(Ordering::Acquire);
+        let mut items = Vec::with_capacity(events.len());
+        for event in events {
+            if !self.dedup.admit(&event) {
+                continue;
+            }
+            max_at = max_at.max(event.at);
+            items.push(Input::Event(event));
+        }
+        self.events.fetch_add(items.len() as u64, Ordering::Relaxed);
+        let to = self
+            .epoch
+            .max(u64::try_from(max_at.saturating_add(1)).unwrap_or(0));
+        self.max_at.store(max_at, Ordering::Release);
+        self.send(items, to);
+    }
+
+    /// Applies new settings to a guild, in order with the events.
+    pub fn configure(&mut self, guild: u64, settings: GuildSettings) {
+        self.state.set_settings(guild, settings.clone());
+        let to = self.epoch;
+        self.send(vec![Input::Settings { guild, settings }], to);
+    }
+
+    /// Moves the frontier to `at` without events (idle inputs), so reads progress.
+    pub fn advance_to(&mut self, at: i64) {
+        let to = u64::try_from(at).unwrap_or(0);
+        if to > self.epoch {
+            self.epoch = to;
+            for feed in &self.feeds {
+                let _ = feed.send(Command::Advance(to));
+            }
+        }
+    }
+
+    fn send(&mut self, items: Vec<Input>, to: u64) {
+        self.epoch = self.epoch.max(to);
+        let target = self.next % self.feeds.len();
+        self.next = self.next.wrapping_add(1);
+        let mut items = Some(items);
+        for (i, feed) in self.feeds.iter().enumerate() {
+            let command = match (i == target, items.take_if(|_| i == target)) {
+                (true, Some(items)) => Command::Batch(items, to),
+                _ => Command::Advance(to),
+            };
+            let _ = feed.send(command);
+        }
+    }
+
+    /// Closes the input, waits for every worker to finish and for the state to be published,
+    /// and returns the state.
+    pub fn finish(mut self) -> Result<StatsState, DataflowError> {
+        self.feeds.clear();
+        if let Some(guards) = self.guards.take() {
+            for result in guards.join() {
+                result.map_err(DataflowError::Worker)?;
+            }
+        }
+        if let Some(applier) = self.applier.take() {
+            applier
+                .join()
+                .map_err(|_| DataflowError::Worker("applier panicked".into()))?;
+        }
+        Ok(self.state.clone())
+    }
+}

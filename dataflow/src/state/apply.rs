@@ -1,0 +1,217 @@
+//! The applier: whole dataflow times into the published state.
+
+use super::subscribe::LeaderboardChange;
+use super::{Published, StatsState};
+use crate::graph::WorkerOutput;
+use crate::keys::{Counter, ViewKey};
+use guildflow_model::{Bucket, Metric, Period, UserId};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::mpsc::Receiver;
+use std::sync::PoisonError;
+
+/// Points kept per series: two days of minutes, 35 days of hours, 400 days.
+const fn series_capacity(bucket: Bucket) -> usize {
+    match bucket {
+        Bucket::Minute => 2 * 24 * 60,
+        Bucket::Hour => 35 * 24,
+        Bucket::Day => 400,
+    }
+}
+
+pub(super) fn run(
+    state: &StatsState,
+    outputs: Receiver<WorkerOutput>,
+    workers: usize,
+    max_at: impl Fn() -> i64,
+) {
+    let mut frontiers: Vec<Option<u64>> = vec![Some(0); workers.max(1)];
+    let mut pending: BTreeMap<u64, Vec<(ViewKey, i64)>> = BTreeMap::new();
+    let mut level_ups = 0u64;
+    while let Ok(message) = outputs.recv() {
+        match message {
+            WorkerOutput::Totals { time, totals, .. } => {
+                pending.entry(time).or_default().extend(totals);
+            }
+            WorkerOutput::Signals(signals) => {
+                level_ups += signals
+                    .iter()
+                    .filter(|s| matches!(s, crate::engine::Signal::LevelUp { .. }))
+                    .count() as u64;
+            }
+            WorkerOutput::Frontier { worker, frontier } => {
+                if let Some(slot) = frontiers.get_mut(worker % workers.max(1)) {
+                    *slot = frontier;
+                }
+                let complete = frontiers.iter().flatten().min().copied();
+                let ready: Vec<u64> = match complete {
+                    Some(bound) => pending.range(..bound).map(|(t, _)| *t).collect(),
+                    None => pending.keys().copied().collect(),
+                };
+                let fed = max_at();
+                let watermark = match complete {
+                    Some(bound) => fed.min(i64::try_from(bound).unwrap_or(i64::MAX) - 1),
+                    None => fed,
+                };
+                let mut touched = HashSet::new();
+                {
+                    let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
+                    for time in ready {
+                        if let Some(totals) = pending.remove(&time) {
+                            for (key, total) in totals {
+                                apply_total(&mut published, key, total, &mut touched);
+                            }
+                            published.applied_times += 1;
+                        }
+                    }
+                    published.level_ups = level_ups;
+                    if watermark > i64::MIN && published.watermark.is_none_or(|w| w < watermark) {
+                        published.watermark = Some(watermark);
+                    }
+                }
+                if !touched.is_empty() {
+                    state
+                        .subscribers
+                        .notify(touched.into_iter().map(|(guild, metric, period)| {
+                            LeaderboardChange {
+                                guild,
+                                metric,
+                                period,
+                                watermark,
+                            }
+                        }));
+                }
+            }
+        }
+    }
+}
+
+fn metric_of(counter: Counter) -> Metric {
+    match counter {
+        Counter::Messages => Metric::Messages,
+        Counter::Reactions => Metric::Reactions,
+        Counter::VoiceMs => Metric::Voice,
+        Counter::Xp => Metric::Xp,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn board_set(
+    published: &mut Published,
+    guild: u64,
+    metric: Metric,
+    period: Period,
+    start: i64,
+    user: u64,
+    value: i64,
+    touched: &mut HashSet<(u64, Metric, Period)>,
+) {
+    let board = published.boards.entry((guild, metric, period)).or_default();
+    if board.set.is_empty() || start > board.start {
+        if start > board.start {
+            board.set = Default::default();
+        }
+        board.start = start;
+    } else if start < board.start {
+        return;
+    }
+    board.set.set(UserId(user), value);
+    touched.insert((guild, metric, period));
+}
+
+fn apply_total(
+    published: &mut Published,
+    key: ViewKey,
+    total: i64,
+    touched: &mut HashSet<(u64, Metric, Period)>,
+) {
+    match key {
+        ViewKey::Member {
+            guild,
+            user,
+            counter,
+            period,
+            start,
+        } => {
+            let member = published.members.entry((guild, user)).or_default();
+            if !member.set(counter, period, start, total) {
+                return;
+            }
+            let value = if counter == Counter::VoiceMs {
+                total / 1000
+            } else {
+                total
+            };
+            let score = member.score(period, start);
+            board_set(
+                published,
+                guild,
+                metric_of(counter),
+                period,
+                start,
+                user,
+                value,
+                touched,
+            );
+            if counter != Counter::Xp {
+                board_set(
+                    published,
+                    guild,
+                    Metric::Score,
+                    period,
+                    start,
+                    user,
+                    score,
+                    touched,
+                );
+            }
+        }
+        ViewKey::Channel {
+            guild,
+            channel,
+            period,
+            start,
+        } => {
+            let (kept, counts) = published.channels.entry((guild, period)).or_default();
+            if start > *kept || counts.is_empty() {
+                if start > *kept {
+                    counts.clear();
+                }
+                *kept = start;
+            } else if start < *kept {
+                return;
+            }
+            counts.insert(channel, total);
+        }
+        ViewKey::MemberChannel {
+            guild,
+            user,
+            channel,
+        } => {
+            published
+                .member_channels
+                .entry((guild, user))
+                .or_default()
+                .insert(channel, total);
+        }
+        ViewKey::Series {
+            guild,
+            metric,
+            bucket,
+            start,
+        } => {
+            let series = published.series.entry((guild, metric, bucket)).or_default();
+            if total == 0 {
+                series.remove(&start);
+            } else {
+                series.insert(start, total);
+            }
+            while series.len() > series_capacity(bucket) {
+                series.pop_first();
+            }
+        }
+        ViewKey::Members { guild } => {
+            published.member_counts.insert(guild, total);
+        }
+        ViewKey::Active { .. } => {}
+    }
+}

@@ -1,0 +1,99 @@
+//! The read side: the views as of a watermark, published for the API without blocking the
+//! dataflow. Workers send totals per dataflow time; the applier buffers them and applies every
+//! time below the minimum worker frontier at once, so readers only ever see whole times.
+
+mod apply;
+mod members;
+mod queries;
+mod subscribe;
+
+pub use members::MemberTotals;
+pub use queries::{
+    ChannelCount, GuildStats, LeaderboardEntry, LeaderboardPage, MemberPeriodStats, MemberStats,
+    SeriesPoint,
+};
+pub use subscribe::LeaderboardChange;
+
+use crate::graph::WorkerOutput;
+use crate::keys::SeriesMetric;
+use crate::ranking::RankedSet;
+use crate::settings::GuildSettings;
+use guildflow_model::{Bucket, Metric, Period};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+/// A leaderboard of one guild × metric × period: the members of its latest period start.
+#[derive(Debug, Default)]
+pub struct Board {
+    /// Local start of the period it ranks.
+    pub start: i64,
+    /// The ranking.
+    pub set: RankedSet,
+}
+
+/// Everything readers see.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Largest event time whose effects are all applied.
+    pub watermark: Option<i64>,
+    /// Dataflow times applied.
+    pub applied_times: u64,
+    pub(crate) members: HashMap<(u64, u64), MemberTotals>,
+    pub(crate) boards: HashMap<(u64, Metric, Period), Board>,
+    pub(crate) channels: HashMap<(u64, Period), (i64, HashMap<u64, i64>)>,
+    pub(crate) member_channels: HashMap<(u64, u64), HashMap<u64, i64>>,
+    pub(crate) series: HashMap<(u64, SeriesMetric, Bucket), BTreeMap<i64, i64>>,
+    pub(crate) member_counts: HashMap<u64, i64>,
+    pub(crate) settings: HashMap<u64, GuildSettings>,
+    pub(crate) level_ups: u64,
+}
+
+/// Shared handle on the published state.
+#[derive(Clone, Debug, Default)]
+pub struct StatsState {
+    inner: Arc<RwLock<Published>>,
+    subscribers: subscribe::Subscribers,
+}
+
+impl StatsState {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A read guard on the published state (hold it briefly: the applier waits for it).
+    pub fn read(&self) -> RwLockReadGuard<'_, Published> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The published watermark.
+    pub fn watermark(&self) -> Option<i64> {
+        self.read().watermark
+    }
+
+    /// Records a guild's settings for reads (current period in its timezone).
+    pub fn set_settings(&self, guild: u64, settings: GuildSettings) {
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .settings
+            .insert(guild, settings);
+    }
+
+    /// Subscribes to the leaderboard changes of `guild` (bounded; a subscriber that does not
+    /// keep up misses changes and should re-read the snapshot).
+    pub fn subscribe(&self, guild: u64) -> std::sync::mpsc::Receiver<LeaderboardChange> {
+        self.subscribers.subscribe(guild)
+    }
+
+    /// Runs the applier until every worker's output channel closes. `workers` is the number of
+    /// local workers; `max_at` reads the largest event time fed so far.
+    pub fn run_applier(
+        &self,
+        outputs: std::sync::mpsc::Receiver<WorkerOutput>,
+        workers: usize,
+        max_at: impl Fn() -> i64,
+    ) {
+        apply::run(self, outputs, workers, max_at);
+    }
+}
