@@ -58,10 +58,26 @@ pub struct ShardArgs {
     pub session_budget: u32,
 }
 
+/// Dataflow workers and cluster.
+#[derive(Debug, Args, Clone)]
+pub struct DataflowArgs {
+    /// Dataflow worker threads in this process.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// This process's index in a cluster (with --hostfile).
+    #[arg(long, requires = "hostfile")]
+    pub process: Option<usize>,
+    /// File with one `host:port` per cluster process, in index order.
+    #[arg(long, requires = "process")]
+    pub hostfile: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub shards: ShardArgs,
+    #[command(flatten)]
+    pub dataflow: DataflowArgs,
     /// Optional PostgreSQL sink (lands with the store).
     #[arg(long)]
     pub postgres: Option<String>,
@@ -75,6 +91,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    #[command(flatten)]
+    pub dataflow: DataflowArgs,
     /// Simulated shards.
     #[arg(long, default_value_t = 4)]
     pub shards: u32,
@@ -105,6 +123,14 @@ pub struct ReplayArgs {
     /// Pacing: `max` (default) or `1x` to keep the capture's timing.
     #[arg(long, default_value = "max")]
     pub speed: String,
+    /// Only frames of these shards, `A-B` (a cluster process replays its own shards).
+    #[arg(long)]
+    pub shard_ids: Option<String>,
+    /// Write every leaderboard (guild × metric × period, all entries) as JSON here at the end.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+    #[command(flatten)]
+    pub dataflow: DataflowArgs,
     /// Data directory.
     #[arg(long, default_value = "./data")]
     pub data: PathBuf,

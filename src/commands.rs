@@ -1,11 +1,15 @@
 //! One function per subcommand.
 
 use crate::cli::{
-    Command, DemoArgs, GenerateArgs, RecordArgs, ReplayArgs, RunArgs, ShardArgs, SimulateArgs,
+    Command, DataflowArgs, DemoArgs, GenerateArgs, RecordArgs, ReplayArgs, RunArgs, ShardArgs,
+    SimulateArgs,
 };
 use crate::console;
-use crate::pipeline::{self, Discard, EventSink, FRAME_QUEUE};
+use crate::pipeline::{self, DataflowSink, EventSink, FRAME_QUEUE};
 use anyhow::{bail, Context};
+use guildflow_dataflow::runtime::{Cluster, Dataflow, DataflowConfig};
+use guildflow_dataflow::state::StatsState;
+use guildflow_model::{Metric, Period};
 use guildflow_shards::capture::{CaptureReader, CaptureWriter};
 use guildflow_shards::decode::DecodeCounters;
 use guildflow_shards::gateway::{GatewayConfig, IdentifyQueue, ShardSet};
@@ -81,10 +85,12 @@ fn discord_queue(args: &ShardArgs) -> IdentifyQueue {
 /// Live shards into the pipeline until Ctrl-C, a duration, or every shard ending.
 async fn live(
     config: GatewayConfig,
-    sink: impl EventSink + 'static,
+    dataflow: Dataflow,
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
 ) -> anyhow::Result<()> {
+    let state = dataflow.state();
+    let sink = DataflowSink::new(dataflow);
     let registry = ShardRegistry::new();
     let counters = Arc::new(DecodeCounters::default());
     let (tx, rx) = mpsc::channel(FRAME_QUEUE);
@@ -98,6 +104,7 @@ async fn live(
     let report = tokio::spawn(console::report(
         Arc::clone(&counters),
         Some(registry.clone()),
+        Some(state.clone()),
         Duration::from_secs(1),
     ));
     let stop = async {
@@ -114,16 +121,66 @@ async fn live(
         () = wait_all(&registry) => shards.join().await,
     };
     report.abort();
-    drain.await??;
+    let sink = drain.await??;
     for (id, exit) in exits {
         tracing::info!(shard = id, ?exit, "shard ended");
     }
+    let dataflow = sink.into_inner();
+    let duplicates = dataflow.duplicates();
+    let state = tokio::task::spawn_blocking(move || dataflow.finish()).await??;
     eprintln!(
-        "processed {} events, {} decode errors",
+        "processed {} events, {} decode errors, {} duplicate frames dropped",
         counters.events_total(),
-        counters.errors_total()
+        counters.errors_total(),
+        duplicates
     );
+    print_top(&state);
     Ok(())
+}
+
+/// Starts the dataflow as the arguments say (threads, or a cluster process).
+fn start_dataflow(args: &DataflowArgs) -> anyhow::Result<Dataflow> {
+    let cluster = match (&args.process, &args.hostfile) {
+        (Some(process), Some(hostfile)) => {
+            let text = std::fs::read_to_string(hostfile)
+                .with_context(|| format!("cannot read hostfile {}", hostfile.display()))?;
+            let addresses: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect();
+            Some(Cluster {
+                process: *process,
+                addresses,
+            })
+        }
+        _ => None,
+    };
+    Ok(Dataflow::start(DataflowConfig {
+        workers: args.workers.max(1),
+        cluster,
+        ..DataflowConfig::default()
+    })?)
+}
+
+/// The score leaderboard (all time) of the busiest guild.
+fn print_top(state: &StatsState) {
+    let published = state.read();
+    let busiest = published.guilds().into_iter().max_by_key(|g| {
+        published
+            .leaderboard(*g, Metric::Score, Period::All, 0, 1)
+            .total
+    });
+    let Some(guild) = busiest else { return };
+    let page = published.leaderboard(guild, Metric::Score, Period::All, 0, 5);
+    eprintln!(
+        "top score (all time) of guild {guild}, {} members ranked, watermark {:?}:",
+        page.total, page.watermark
+    );
+    for entry in page.entries {
+        eprintln!("  #{} {} {}", entry.rank, entry.user_id, entry.value);
+    }
 }
 
 /// Resolves when every shard has ended by itself (fatal closes).
@@ -145,7 +202,8 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
     let _ = (&args.listen, &args.data);
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
-    live(config, Discard, None, None).await
+    let dataflow = start_dataflow(&args.dataflow)?;
+    live(config, dataflow, None, None).await
 }
 
 async fn record(args: RecordArgs) -> anyhow::Result<()> {
@@ -154,9 +212,14 @@ async fn record(args: RecordArgs) -> anyhow::Result<()> {
     let writer: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, file));
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
+    let dataflow = start_dataflow(&DataflowArgs {
+        workers: 1,
+        process: None,
+        hostfile: None,
+    })?;
     live(
         config,
-        Discard,
+        dataflow,
         Some(CaptureWriter::new(writer)),
         args.duration,
     )
@@ -223,7 +286,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         overflow_capacity: 16_384,
         resume: HashMap::new(),
     };
-    let result = live(config, Discard, None, args.duration).await;
+    let dataflow = start_dataflow(&args.dataflow)?;
+    let result = live(config, dataflow, None, args.duration).await;
     sim.shutdown();
     result
 }
@@ -278,23 +342,101 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };
+    let shards = match args.shard_ids.as_deref() {
+        None => None,
+        Some(spec) => {
+            let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
+            let a: u32 = a
+                .trim()
+                .parse()
+                .with_context(|| format!("bad --shard-ids {spec:?}"))?;
+            let b: u32 = b
+                .trim()
+                .parse()
+                .with_context(|| format!("bad --shard-ids {spec:?}"))?;
+            Some(a..=b)
+        }
+    };
     let counters = Arc::new(DecodeCounters::default());
     let ingest = Ingest::new(Arc::clone(&counters));
-    let summary =
-        tokio::task::spawn_blocking(move || replay_blocking(input, size, paced, ingest, Discard))
+    let dataflow = start_dataflow(&args.dataflow)?;
+    let sink = ShardFilter {
+        shards,
+        inner: DataflowSink::new(dataflow),
+    };
+    let (summary, sink) =
+        tokio::task::spawn_blocking(move || replay_blocking(input, size, paced, ingest, sink))
             .await??;
-    eprintln!("{summary}");
+    let dataflow = sink.inner.into_inner();
+    let duplicates = dataflow.duplicates();
+    let started = Instant::now();
+    let state = tokio::task::spawn_blocking(move || dataflow.finish()).await??;
+    eprintln!(
+        "{summary}; {duplicates} duplicate frames dropped; dataflow drained in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    print_top(&state);
+    if let Some(path) = &args.dump {
+        std::fs::write(path, dump(&state)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("leaderboards written to {}", path.display());
+    }
     Ok(())
 }
 
+/// Keeps only events of some shards (a cluster process replays its own).
+struct ShardFilter {
+    shards: Option<std::ops::RangeInclusive<u32>>,
+    inner: DataflowSink,
+}
+
+impl EventSink for ShardFilter {
+    fn accept(&mut self, event: guildflow_model::Event) {
+        if self
+            .shards
+            .as_ref()
+            .is_none_or(|r| r.contains(&event.shard))
+        {
+            self.inner.accept(event);
+        }
+    }
+    fn flush(&mut self) {
+        self.inner.flush();
+    }
+}
+
+/// Every leaderboard as JSON: `{guild: {"metric/period": [[user, value], ...]}}`, sorted.
+fn dump(state: &StatsState) -> anyhow::Result<String> {
+    let published = state.read();
+    let mut out = std::collections::BTreeMap::new();
+    for guild in published.guilds() {
+        let mut boards = std::collections::BTreeMap::new();
+        for metric in Metric::ALL {
+            for period in Period::ALL {
+                let page = published.leaderboard(guild, metric, period, 0, usize::MAX);
+                if page.total > 0 {
+                    let entries: Vec<(String, i64)> = page
+                        .entries
+                        .into_iter()
+                        .map(|e| (e.user_id.to_string(), e.value))
+                        .collect();
+                    boards.insert(format!("{metric}/{period}"), entries);
+                }
+            }
+        }
+        out.insert(guild.to_string(), boards);
+    }
+    Ok(serde_json::to_string_pretty(&out)?)
+}
+
 /// Reads the capture on a blocking thread (file I/O and decoding are CPU work).
-fn replay_blocking(
+fn replay_blocking<S: EventSink>(
     input: Box<dyn Read + Send>,
     size: Option<u64>,
     paced: bool,
     ingest: Ingest,
-    mut sink: impl EventSink,
-) -> anyhow::Result<String> {
+    mut sink: S,
+) -> anyhow::Result<(String, S)> {
     let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, input));
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
@@ -336,17 +478,19 @@ fn replay_blocking(
             }
         }
     }
+    sink.flush();
     if tty {
         eprintln!();
     }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let counters = ingest.counters();
-    Ok(format!(
+    let summary = format!(
         "replayed {frames} lines in {secs:.2}s: {:.0} lines/s, {:.1} MB/s; {} events, {} ignored, {} decode errors",
         frames as f64 / secs,
         reader.bytes_read() as f64 / secs / 1e6,
         counters.events_total(),
         counters.ignored(),
         counters.errors_total()
-    ))
+    );
+    Ok((summary, sink))
 }

@@ -1,5 +1,6 @@
 //! Live counters on the terminal: events/s by type, decode errors, shard states.
 
+use guildflow_dataflow::state::StatsState;
 use guildflow_model::EventKind;
 use guildflow_shards::decode::{DecodeCounters, DecodeReason};
 use guildflow_shards::registry::ShardRegistry;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 pub async fn report(
     counters: Arc<DecodeCounters>,
     registry: Option<ShardRegistry>,
+    state: Option<StatsState>,
     every: Duration,
 ) {
     let mut last_total = counters.events_total();
@@ -52,6 +54,12 @@ pub async fn report(
                     let _ = write!(line, " {}={n}", reason.as_str());
                 }
             }
+        }
+        if let Some(watermark) = state.as_ref().and_then(StatsState::watermark) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let _ = write!(line, " | views as of watermark, lag {} ms", now - watermark);
         }
         if let Some(registry) = &registry {
             let _ = write!(line, " | shards");

@@ -1,6 +1,6 @@
-//! The downstream of shards and replay. Until the dataflow lands, events are decoded and
-//! counted (the counters are the console's and later `/metrics`' source).
+//! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
+use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::Event;
 use guildflow_shards::capture::CaptureWriter;
 use guildflow_shards::ingest::Ingest;
@@ -12,26 +12,63 @@ use tokio::sync::mpsc;
 /// connected (see `guildflow_shards::gateway`); it absorbs bursts.
 pub const FRAME_QUEUE: usize = 65_536;
 
+/// Events per dataflow batch when replaying as fast as possible.
+pub const REPLAY_BATCH: usize = 4096;
+
 /// Where decoded events go.
 pub trait EventSink: Send {
     /// Takes one event.
     fn accept(&mut self, event: Event);
+    /// Hands buffered events on.
+    fn flush(&mut self);
 }
 
-/// Counts only (the counters live in [`Ingest`]).
-pub struct Discard;
-
-impl EventSink for Discard {
-    fn accept(&mut self, _event: Event) {}
+/// Batches events into the dataflow.
+pub struct DataflowSink {
+    dataflow: Dataflow,
+    batch: Vec<Event>,
 }
 
-/// Drains live frames: optionally records them verbatim, then decodes and forwards.
-pub async fn drain_live(
+impl DataflowSink {
+    /// Wraps a running dataflow.
+    pub fn new(dataflow: Dataflow) -> Self {
+        DataflowSink {
+            dataflow,
+            batch: Vec::with_capacity(REPLAY_BATCH),
+        }
+    }
+
+    /// The dataflow (to finish it).
+    pub fn into_inner(mut self) -> Dataflow {
+        self.flush();
+        self.dataflow
+    }
+}
+
+impl EventSink for DataflowSink {
+    fn accept(&mut self, event: Event) {
+        self.batch.push(event);
+        if self.batch.len() >= REPLAY_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(REPLAY_BATCH));
+            self.dataflow.push(batch);
+        }
+    }
+}
+
+/// Drains live frames: optionally records them verbatim, then decodes and forwards; each
+/// received burst becomes one dataflow batch, so latency stays low at any rate.
+pub async fn drain_live<S: EventSink>(
     mut frames: mpsc::Receiver<RawFrame>,
     ingest: Ingest,
-    mut sink: impl EventSink,
+    mut sink: S,
     mut record: Option<CaptureWriter<Box<dyn Write + Send>>>,
-) -> std::io::Result<()> {
+) -> std::io::Result<S> {
     let mut batch = Vec::with_capacity(1024);
     while frames.recv_many(&mut batch, 1024).await > 0 {
         for frame in batch.drain(..) {
@@ -42,9 +79,10 @@ pub async fn drain_live(
                 sink.accept(event);
             }
         }
+        sink.flush();
     }
     if let Some(writer) = record.as_mut() {
         writer.flush()?;
     }
-    Ok(())
+    Ok(sink)
 }

@@ -104,57 +104,65 @@ pub fn build(
                 "Engine",
                 move |default_cap, _info| {
                     let mut engine = Engine::new(config);
+                    // Inputs wait here until the frontier passes their time, then run in time
+                    // order: guild state sees events in event-time order whatever the arrival
+                    // order across shards, workers and processes.
+                    let mut stash: BTreeMap<u64, Vec<Input>> = BTreeMap::new();
+                    // Held at or below every stashed time and the frontier; all output goes out
+                    // at its time, so one activation is one differential time.
                     let mut held = Some(default_cap);
-                    let mut batch: Vec<Event> = Vec::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, data| {
-                            for item in data.drain(..) {
+                            if let Some(&time) = cap.least() {
+                                stash.entry(time).or_default().append(data);
+                            }
+                        });
+                        let bound = frontier.frontier().first().copied();
+                        let Some(cap) = held.as_mut() else { return };
+                        let ready: Vec<u64> = match bound {
+                            Some(bound) => stash.range(..bound).map(|(t, _)| *t).collect(),
+                            None => stash.keys().copied().collect(),
+                        };
+                        for time in ready {
+                            let Some(items) = stash.remove(&time) else {
+                                continue;
+                            };
+                            let mut events = Vec::with_capacity(items.len());
+                            for item in items {
                                 match item {
-                                    Input::Event(event) => batch.push(event),
                                     Input::Settings { guild, settings } => {
-                                        engine.apply_batch(&mut batch);
-                                        batch.clear();
-                                        engine.configure(guild, settings);
+                                        engine.configure(guild, settings)
                                     }
+                                    Input::Event(event) => events.push(event),
                                 }
                             }
-                            engine.apply_batch(&mut batch);
-                            batch.clear();
-                            // Messages sent under no capability carry no time; there are none here.
-                            let Some(&time) = cap.least() else { return };
-                            let mut session = output.session(&cap);
+                            engine.apply_batch(&mut events);
+                        }
+                        if bound.is_none() {
+                            // Input closed: open voice sessions count up to the watermark.
+                            engine.advance_to(engine.watermark());
+                        }
+                        if !engine.deltas().is_empty() {
+                            let time = *cap.time();
+                            let mut session = output.session(&*cap);
                             for (key, amount) in engine.deltas().drain() {
                                 session.give((GuildKey(key), time, amount));
                             }
-                            let signals = engine.take_signals();
-                            if !signals.is_empty() {
-                                let _ = signals_out.send(WorkerOutput::Signals(signals));
-                            }
-                        });
-                        let frontier = frontier.frontier();
-                        match frontier.first() {
-                            None => {
-                                // Input closed: open voice sessions count up to the watermark.
-                                if let Some(cap) = held.take() {
-                                    engine.advance_to(engine.watermark());
-                                    let time = *cap.time();
-                                    let mut session = output.session(&cap);
-                                    for (key, amount) in engine.deltas().drain() {
-                                        session.give((GuildKey(key), time, amount));
-                                    }
-                                    let signals = engine.take_signals();
-                                    if !signals.is_empty() {
-                                        let _ = signals_out.send(WorkerOutput::Signals(signals));
-                                    }
-                                }
-                            }
-                            Some(time) => {
-                                if let Some(cap) = held.as_mut() {
-                                    if cap.time() < time {
-                                        cap.downgrade(time);
-                                    }
-                                }
-                            }
+                        }
+                        let signals = engine.take_signals();
+                        if !signals.is_empty() {
+                            let _ = signals_out.send(WorkerOutput::Signals(signals));
+                        }
+                        let next = match (bound, stash.keys().next()) {
+                            (Some(b), Some(&s)) => Some(b.min(s)),
+                            (Some(b), None) => Some(b),
+                            (None, Some(&s)) => Some(s),
+                            (None, None) => None,
+                        };
+                        match next {
+                            Some(time) if time > *cap.time() => cap.downgrade(&time),
+                            Some(_) => {}
+                            None => held = None,
                         }
                     }
                 },

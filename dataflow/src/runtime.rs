@@ -57,8 +57,18 @@ pub struct DataflowConfig {
 }
 
 enum Command {
-    Batch(Vec<Input>, u64),
+    /// Inputs with their dataflow times (non-decreasing), then the time to advance to.
+    Batch(Vec<(u64, Input)>, u64),
     Advance(u64),
+}
+
+/// Dataflow times are event times rounded down to this many milliseconds: events of one
+/// quantum travel in one message and are ordered by the engine itself.
+const TIME_QUANTUM_MS: u64 = 16;
+
+fn time_of(at: i64) -> u64 {
+    let at = u64::try_from(at).unwrap_or(0);
+    at - at % TIME_QUANTUM_MS
 }
 
 /// A running dataflow.
@@ -132,7 +142,10 @@ impl Dataflow {
                         loop {
                             match commands.try_recv() {
                                 Ok(Command::Batch(items, to)) => {
-                                    for item in items {
+                                    for (time, item) in items {
+                                        if time > *input.time() {
+                                            input.advance_to(time);
+                                        }
                                         input.send(item);
                                     }
                                     if to > *input.time() {
@@ -206,12 +219,13 @@ impl Dataflow {
                 continue;
             }
             max_at = max_at.max(event.at);
-            items.push(Input::Event(event));
+            // Late events (before the frontier) are processed at the frontier.
+            items.push((time_of(event.at).max(self.epoch), Input::Event(event)));
         }
+        items.sort_by_key(|(time, _)| *time);
         self.events.fetch_add(items.len() as u64, Ordering::Relaxed);
-        let to = self
-            .epoch
-            .max(u64::try_from(max_at.saturating_add(1)).unwrap_or(0));
+        // Everything up to the batch's last quantum is in: the frontier moves past it.
+        let to = self.epoch.max(time_of(max_at) + TIME_QUANTUM_MS);
         self.max_at.store(max_at, Ordering::Release);
         self.send(items, to);
     }
@@ -220,12 +234,12 @@ impl Dataflow {
     pub fn configure(&mut self, guild: u64, settings: GuildSettings) {
         self.state.set_settings(guild, settings.clone());
         let to = self.epoch;
-        self.send(vec![Input::Settings { guild, settings }], to);
+        self.send(vec![(to, Input::Settings { guild, settings })], to);
     }
 
     /// Moves the frontier to `at` without events (idle inputs), so reads progress.
     pub fn advance_to(&mut self, at: i64) {
-        let to = u64::try_from(at).unwrap_or(0);
+        let to = time_of(at);
         if to > self.epoch {
             self.epoch = to;
             for feed in &self.feeds {
@@ -234,7 +248,7 @@ impl Dataflow {
         }
     }
 
-    fn send(&mut self, items: Vec<Input>, to: u64) {
+    fn send(&mut self, items: Vec<(u64, Input)>, to: u64) {
         self.epoch = self.epoch.max(to);
         let target = self.next % self.feeds.len();
         self.next = self.next.wrapping_add(1);

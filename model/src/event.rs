@@ -105,9 +105,10 @@ impl EventKind {
     }
 }
 
-/// The payload of a normalized event.
+/// The payload of a normalized event. Externally tagged, so binary formats (the dataflow's
+/// exchange between processes) can encode it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum EventBody {
     /// READY: starts a gateway session; later frames of the shard belong to it (SPEC §2).

@@ -30,15 +30,25 @@ macro_rules! snowflake {
             }
         }
 
+        // Decimal strings in JSON (as Discord and our API write ids); plain integers in
+        // binary formats, which cannot ask the input what it holds.
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(&self.0)
+                if s.is_human_readable() {
+                    s.collect_str(&self.0)
+                } else {
+                    s.serialize_u64(self.0)
+                }
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_any(SnowflakeVisitor).map(Self)
+                if d.is_human_readable() {
+                    d.deserialize_any(SnowflakeVisitor).map(Self)
+                } else {
+                    u64::deserialize(d).map(Self)
+                }
             }
         }
     };

@@ -2,10 +2,10 @@
 //! once per configuration change and shared (it is `Clone` and `Send + Sync`).
 
 use super::action::ActionKind;
-use super::config::{AutomodConfig, AutomodRule};
+use super::config::{AutomodConfig, AutomodRule, Trigger};
 use super::error::AutomodError;
 use super::escalation::CompiledEscalation;
-use super::limits::MAX_RULES;
+use super::limits::{MAX_BANNED_WORDS_TOTAL, MAX_REGEX_PATTERNS_TOTAL, MAX_RULES};
 use super::triggers::CompiledTrigger;
 use super::validate::check_rule;
 use guildflow_model::{ChannelId, MessageCreate, RoleId};
@@ -66,6 +66,33 @@ impl CompiledRule {
     }
 }
 
+/// Configuration-wide bounds, so that many rules cannot add up to a huge compiled size.
+fn check_totals(config: &AutomodConfig) -> Result<(), AutomodError> {
+    let (mut patterns, mut words) = (0usize, 0usize);
+    for rule in &config.rules {
+        match &rule.trigger {
+            Trigger::Regex { patterns: p } => patterns += p.len(),
+            Trigger::BannedWords { words: w } => words += w.len(),
+            _ => {}
+        }
+    }
+    if patterns > MAX_REGEX_PATTERNS_TOTAL {
+        return Err(AutomodError::ConfigTooLarge {
+            what: "regex patterns",
+            count: patterns,
+            max: MAX_REGEX_PATTERNS_TOTAL,
+        });
+    }
+    if words > MAX_BANNED_WORDS_TOTAL {
+        return Err(AutomodError::ConfigTooLarge {
+            what: "banned words",
+            count: words,
+            max: MAX_BANNED_WORDS_TOTAL,
+        });
+    }
+    Ok(())
+}
+
 impl CompiledAutomod {
     /// Validates and compiles `config` (see [`AutomodConfig::compile`]).
     pub(crate) fn new(config: &AutomodConfig) -> Result<CompiledAutomod, AutomodError> {
@@ -75,6 +102,7 @@ impl CompiledAutomod {
                 max: MAX_RULES,
             });
         }
+        check_totals(config)?;
         let mut ids = HashSet::with_capacity(config.rules.len());
         let mut rules = Vec::with_capacity(config.rules.len());
         for rule in &config.rules {

@@ -15,6 +15,16 @@ pub enum AutomodError {
         /// The limit.
         max: usize,
     },
+    /// A configuration-wide total (regex patterns, banned words) above its limit.
+    #[error("too many {what} in the configuration: {count} (at most {max} across all rules)")]
+    ConfigTooLarge {
+        /// What is counted.
+        what: &'static str,
+        /// The total.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Two rules share an id.
     #[error("rule id {id} is used by more than one rule")]
     DuplicateRuleId {

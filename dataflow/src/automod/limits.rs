@@ -23,6 +23,8 @@ pub const DUPLICATE_HISTORY: usize = 100;
 
 /// Maximum number of entries in a `banned_words` list.
 pub const MAX_BANNED_WORDS: usize = 1_000;
+/// Maximum number of `banned_words` entries in a whole configuration (all rules together).
+pub const MAX_BANNED_WORDS_TOTAL: usize = 2_000;
 /// Maximum length of one `banned_words` entry, in characters.
 pub const MAX_BANNED_WORD_CHARS: usize = 100;
 /// Maximum number of domains in a `links` allow or deny list.
@@ -38,8 +40,12 @@ pub const MAX_INVITE_CODE_CHARS: usize = 100;
 pub const MAX_REGEX_PATTERNS: usize = 10;
 /// Maximum length of one regex pattern, in characters.
 pub const MAX_REGEX_CHARS: usize = 1_000;
+/// Maximum number of regex patterns in a whole configuration (all rules together).
+pub const MAX_REGEX_PATTERNS_TOTAL: usize = 20;
 /// `RegexBuilder::size_limit` of a user pattern: the compiled program may not exceed this.
-pub const REGEX_SIZE_LIMIT: usize = 512 * 1024;
+/// A Unicode class such as `\w` costs about 50 KB once compiled, and repetition multiplies
+/// it: `\w{20}` fits, `\w{30,}` does not (`[a-z]{30,}` or `(?-u:\w){30,}` do).
+pub const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
 /// `RegexBuilder::dfa_size_limit` of a user pattern: the lazy DFA cache budget.
 pub const REGEX_DFA_SIZE_LIMIT: usize = 1024 * 1024;
 /// `RegexBuilder::nest_limit` of a user pattern.

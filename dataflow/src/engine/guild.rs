@@ -115,7 +115,9 @@ impl GuildState {
             EventBody::GuildUpdate(info) => {
                 self.afk_channel = info.afk_channel.map(|c| c.get());
             }
-            EventBody::GuildDelete { unavailable: false, .. } => {
+            EventBody::GuildDelete {
+                unavailable: false, ..
+            } => {
                 self.voice
                     .close_all(tz, guild, at, out.deltas, out.closed_voice);
             }
