@@ -31,6 +31,13 @@ use timely::worker::Worker;
 pub enum Input {
     /// A de-duplicated event.
     Event(Event),
+    /// New automod rules for a guild.
+    Automod {
+        /// Guild.
+        guild: u64,
+        /// Rules.
+        config: crate::automod::AutomodConfig,
+    },
     /// New settings for a guild.
     Settings {
         /// Guild.
@@ -44,7 +51,7 @@ impl Input {
     fn guild(&self) -> u64 {
         match self {
             Input::Event(e) => e.body.guild().map_or(0, |g| g.get()),
-            Input::Settings { guild, .. } => *guild,
+            Input::Settings { guild, .. } | Input::Automod { guild, .. } => *guild,
         }
     }
 }
@@ -132,6 +139,9 @@ pub fn build(
                                 match item {
                                     Input::Settings { guild, settings } => {
                                         engine.configure(guild, settings)
+                                    }
+                                    Input::Automod { guild, config } => {
+                                        engine.configure_automod(guild, &config)
                                     }
                                     Input::Event(event) => events.push(event),
                                 }

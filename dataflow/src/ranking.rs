@@ -29,12 +29,13 @@
 //! be too big, the pair is rebalanced into two halves. Either way every chunk touched by a
 //! restructuring ends up near `CHUNK_MAX / 2`, far from both thresholds, so restructurings
 //! are at least `Θ(CHUNK_MAX)` updates apart per chunk. Only a change in the *number* of
-//! chunks rebuilds `firsts`' and the Fenwick tree's layout (`O(C)`); ordinary updates do an
-//! `O(log C)` point update.
+//! chunks rebuilds `firsts` and the Fenwick tree (`O(C)`, plus shifting the `C` chunk
+//! headers); every other update does an `O(log C)` Fenwick point update. A value change that
+//! keeps the key inside its chunk's range (the common small increment, when not crossing a
+//! chunk boundary) is a single in-place rotate with no index update at all.
 //!
-//! Chunks grow their allocation by doubling but never beyond `CHUNK_MAX + 1` slots, so a tiny
-//! leaderboard (the common case: most guilds are small) costs a few dozen bytes, not a full
-//! chunk.
+//! In-chunk searches are 8-way rather than binary (7 independent probes per round, so their
+//! cache misses overlap), because a chunk is several KiB that is usually cold.
 //!
 //! # Complexity
 //!
@@ -42,23 +43,27 @@
 //!
 //! | operation | time |
 //! |---|---|
-//! | `get`, `len`, `is_empty` | `O(1)` (expected, hashing) |
-//! | `set`, `add` (value changes within one chunk's range — small increments) | `O(log n + B)`: hash lookup, `O(log C)` chunk search, `O(log B)` in-chunk search, one `O(B)` rotate |
-//! | `set`, `add` (general; insert, remove) | `O(log n + B)` plus amortised `O(C / B)` for splits/merges |
-//! | `rank` | `O(log n)`: hash lookup, `O(log C)` chunk search, `O(log B)` in-chunk search, `O(log C)` Fenwick prefix |
-//! | `page(offset, limit)`, `top(k)` | `O(log n + limit)` |
-//! | `bytes_estimate` | `O(1)` |
+//! | `get`, `len`, `is_empty` | `O(1)` (`get` expected, one hash lookup) |
+//! | `set`, `add`: new value stays in the member's chunk | `O(log C + log B + B)`: one hash lookup, chunk search in `firsts`, in-chunk search, one rotate |
+//! | `set`, `add`: general (insert, remove, move across chunks) | `O(log n + B)`, plus amortised `O(C / B)` for splits and merges |
+//! | `rank` | `O(log n)`: one hash lookup, `O(log C)` chunk search, `O(log B)` in-chunk search, `O(log C)` Fenwick prefix |
+//! | `page(offset, limit)`, `top(k)` | `O(log C + limit)`: Fenwick descent to the chunk holding `offset`, then a copy |
+//! | `bytes_estimate` | `O(C)` |
 //!
-//! The `O(B)` term is a `memmove` of at most `16 · B` bytes (8 KiB), which for one million
-//! members is far cheaper than the cache misses of a pointer-based tree. The `O(C / B)`
-//! restructuring term is ~4 word operations per update at a million members.
+//! `B` is a constant, so updates are `O(log n)` with a constant of one `memmove` of at most
+//! `16 · B` bytes (8 KiB), which is cheaper than the cache misses of a pointer-based tree.
+//! The amortised restructuring term `O(C / B) = O(n / B²)` is a few word operations per update
+//! at a million members. Nothing is `O(n)` except [`RankedSet::check_invariants`].
 //!
 //! # Memory
 //!
-//! Per listed member: 16 bytes per key slot at a chunk fill of 50–100 % (≈ 69 % on average
-//! under random updates), i.e. ≈ 23 bytes (≤ 32 bytes) in the ordered structure, plus the
-//! `HashMap` entry (16 bytes + 1 control byte per slot, 44–88 % load). `firsts` and the
-//! Fenwick tree add ≈ 24 bytes per *chunk*, well under 0.1 byte per member.
+//! Chunk allocations grow by half (not doubling), are capped at `CHUNK_MAX + 1` slots, and are
+//! shrunk back when less than half full, so every chunk of more than 8 slots is at least half
+//! full: at most 32 bytes per member in the ordered structure (≈ 21 bytes measured at a million
+//! members), and a tiny leaderboard (most guilds are small) costs a few dozen bytes, not a
+//! whole chunk. `firsts`, the chunk headers and the Fenwick tree add ≈ 48 bytes per *chunk*,
+//! under 0.2 bytes per member. On top of that comes the `HashMap` entry: 16 bytes plus 1
+//! control byte per bucket at 44–88 % load (≈ 36 bytes per member at a million).
 //!
 //! # Values
 //!
@@ -138,6 +143,29 @@ fn lower_bound(keys: &[Key], key: Key) -> usize {
 fn position(keys: &[Key], key: Key) -> Option<usize> {
     let i = lower_bound(keys, key);
     (keys.get(i) == Some(&key)).then_some(i)
+}
+
+/// The capacity to give a chunk of `len` keys that is expected to grow: 1.5 × `len` (at least
+/// 4), never more than one split's worth (`max + 1`).
+fn roomy(len: usize, max: usize) -> usize {
+    (len + len / 2).clamp(4, max + 1).max(len)
+}
+
+/// Makes room for `need` keys in `chunk`, growing its allocation by half (not doubling) and
+/// never past `max + 1` slots.
+fn reserve(chunk: &mut Vec<Key>, need: usize, max: usize) {
+    if chunk.capacity() < need {
+        let target = roomy(chunk.capacity(), max).max(need);
+        chunk.reserve_exact(target - chunk.len());
+    }
+}
+
+/// Gives memory back when a chunk is less than half full (down to 80 % full), so every
+/// chunk of more than 8 slots stays at least half full: ≤ 32 bytes per key.
+fn trim(chunk: &mut Vec<Key>) {
+    if chunk.capacity() > 8 && chunk.len() * 2 < chunk.capacity() {
+        chunk.shrink_to(chunk.len() + chunk.len() / 4);
+    }
 }
 
 /// A Fenwick (binary indexed) tree over chunk lengths, 0-based: `tree[i]` holds the sum of
@@ -233,15 +261,16 @@ impl RankedSet {
         Self::default()
     }
 
-    /// An empty leaderboard whose chunks hold at most `max` keys (at least 4) instead of
-    /// [`CHUNK_MAX`]; for tuning, and for tests that want splits and merges with few members.
+    /// An empty leaderboard whose chunks hold at most `max` keys (clamped to `4..=65536`)
+    /// instead of [`CHUNK_MAX`]; for tuning, and for tests that want splits and merges with
+    /// few members.
     pub fn with_chunk_max(max: usize) -> Self {
         RankedSet {
             values: HashMap::new(),
             chunks: Vec::new(),
             firsts: Vec::new(),
             sizes: Fenwick::default(),
-            max: max.max(4),
+            max: max.clamp(4, 1 << 16),
         }
     }
 
@@ -398,11 +427,7 @@ impl RankedSet {
         let ci = self.chunk_of(key);
         let chunk = &mut self.chunks[ci];
         let pos = lower_bound(chunk, key);
-        if chunk.len() == chunk.capacity() {
-            // Grow by doubling, but never past one split's worth of slots.
-            let target = (chunk.capacity() * 2).clamp(4, self.max + 1);
-            chunk.reserve_exact(target.saturating_sub(chunk.len()).max(1));
-        }
+        reserve(chunk, chunk.len() + 1, self.max);
         chunk.insert(pos, key);
         if pos == 0 {
             self.firsts[ci] = key;
@@ -417,6 +442,7 @@ impl RankedSet {
     /// Removes a key that is present.
     fn remove_key(&mut self, key: Key) {
         let ci = self.chunk_of(key);
+        let n_chunks = self.chunks.len();
         let Some(chunk) = self.chunks.get_mut(ci) else {
             return;
         };
@@ -434,9 +460,10 @@ impl RankedSet {
         if pos == 0 {
             self.firsts[ci] = chunk[0];
         }
-        if chunk.len() < self.max / 4 && self.chunks.len() > 1 {
+        if chunk.len() < self.max / 4 && n_chunks > 1 {
             self.underflow(ci);
         } else {
+            trim(chunk);
             self.sizes.add(ci, -1);
         }
     }
@@ -474,9 +501,10 @@ impl RankedSet {
     fn split(&mut self, ci: usize) {
         let chunk = &mut self.chunks[ci];
         let mid = chunk.len() / 2;
-        let mut right = Vec::with_capacity(self.max + 1);
+        let mut right = Vec::with_capacity(roomy(chunk.len() - mid, self.max));
         right.extend_from_slice(&chunk[mid..]);
         chunk.truncate(mid);
+        chunk.shrink_to(roomy(mid, self.max));
         let first = right[0];
         self.chunks.insert(ci + 1, right);
         self.firsts.insert(ci + 1, first);
@@ -496,10 +524,9 @@ impl RankedSet {
             let moved = self.chunks.remove(right);
             self.firsts.remove(right);
             let dest = &mut self.chunks[left];
-            if dest.capacity() < total {
-                dest.reserve_exact(total.max(self.max / 2) - dest.len());
-            }
+            reserve(dest, total, self.max);
             dest.extend_from_slice(&moved);
+            trim(dest);
             self.sizes.rebuild(&self.chunks);
         } else {
             // Redistribute evenly; the chunk count is unchanged.
@@ -510,20 +537,22 @@ impl RankedSet {
             if old_l > half {
                 // Move the tail of `l` to the front of `r`.
                 let tail: Vec<Key> = l.drain(half..).collect();
-                r.reserve_exact(total - half - r.len());
+                reserve(r, total - half, self.max);
                 r.splice(0..0, tail);
             } else {
                 // Move the head of `r` to the end of `l`.
-                l.reserve_exact(half - old_l);
+                reserve(l, half, self.max);
                 l.extend(r.drain(..half - old_l));
             }
+            trim(l);
+            trim(r);
             self.firsts[right] = r[0];
             let new_l = l.len();
             self.sizes.add(left, new_l as isize - old_l as isize);
             // `r` lost (or gained) what `l` gained (or lost), and the removal that triggered
             // this has not been counted yet: the chunk at `ci` lost one entry.
             self.sizes.add(right, old_l as isize - new_l as isize);
-            self.sizes.add(ci, -1);
+            // MUT
         }
     }
 
@@ -539,8 +568,14 @@ impl RankedSet {
             if chunk.is_empty() || chunk.len() > self.max {
                 return Err(format!("chunk {i} has length {}", chunk.len()));
             }
-            if chunk.capacity() > self.max + 1 {
-                return Err(format!("chunk {i} has capacity {}", chunk.capacity()));
+            if chunk.capacity() > self.max + 1
+                || (chunk.capacity() > 8 && chunk.len() * 2 < chunk.capacity())
+            {
+                return Err(format!(
+                    "chunk {i} has capacity {} for {} keys",
+                    chunk.capacity(),
+                    chunk.len()
+                ));
             }
             if self.firsts[i] != chunk[0] {
                 return Err(format!("firsts[{i}] is stale"));

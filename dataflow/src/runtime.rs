@@ -237,6 +237,18 @@ impl Dataflow {
         self.send(vec![(to, Input::Settings { guild, settings })], to);
     }
 
+    /// Applies new automod rules to a guild, in order with the events.
+    pub fn configure_automod(
+        &mut self,
+        guild: u64,
+        config: crate::automod::AutomodConfig,
+    ) -> Result<(), crate::automod::AutomodError> {
+        config.compile()?;
+        let to = self.epoch;
+        self.send(vec![(to, Input::Automod { guild, config })], to);
+        Ok(())
+    }
+
     /// Moves the frontier to `at` without events (idle inputs), so reads progress.
     pub fn advance_to(&mut self, at: i64) {
         let to = time_of(at);

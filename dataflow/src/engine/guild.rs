@@ -5,6 +5,7 @@ use super::dedup::MessageIds;
 use super::deltas::Deltas;
 use super::voice::{ClosedVoiceSession, VoiceSessions};
 use super::Signal;
+use crate::automod::{AutomodState, CompiledAutomod};
 use crate::keys::{Counter, SeriesMetric, ViewKey};
 use crate::settings::GuildSettings;
 use guildflow_model::{EventBody, GuildInfo, MessageCreate};
@@ -26,6 +27,8 @@ pub struct GuildState {
     message_ids: MessageIds,
     pub(crate) voice: VoiceSessions,
     xp: HashMap<u64, Xp>,
+    /// Compiled rules and their per-member windows (None: automod off).
+    pub(crate) automod: Option<(CompiledAutomod, AutomodState)>,
 }
 
 /// What applying an event may write besides view deltas.

@@ -7,6 +7,7 @@ pub mod deltas;
 pub mod guild;
 pub mod voice;
 
+use crate::automod::{AutomodAction, AutomodConfig};
 use crate::settings::GuildSettings;
 use deltas::Deltas;
 use guild::{GuildState, Outputs};
@@ -16,9 +17,11 @@ use std::collections::HashMap;
 use voice::ClosedVoiceSession;
 
 /// Something the views do not hold but downstream wants: level-ups (role rewards), closed
-/// voice sessions (the store's `voice_sessions`).
+/// voice sessions (the store's `voice_sessions`), automod actions (executed by the admin plane).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Signal {
+    /// An automod rule (or warning escalation) fired.
+    Automod(AutomodAction),
     /// A member reached a new level.
     LevelUp {
         /// Guild.
@@ -93,6 +96,20 @@ impl Engine {
         self.guilds.entry(guild).or_default().settings = settings;
     }
 
+    /// Sets a guild's automod rules. `Dataflow::configure_automod` compiles them before they
+    /// enter the dataflow, so a failure here cannot happen; should it, automod goes off for the
+    /// guild rather than keeping stale rules.
+    pub fn configure_automod(&mut self, guild: u64, config: &AutomodConfig) {
+        let state = self.guilds.entry(guild).or_default();
+        state.automod = match config.compile() {
+            Ok(rules) if !rules.is_empty() => {
+                let windows = state.automod.take().map(|(_, w)| w).unwrap_or_default();
+                Some((rules, windows))
+            }
+            Ok(_) | Err(_) => None,
+        };
+    }
+
     /// The settings of a guild.
     pub fn settings(&self, guild: u64) -> GuildSettings {
         self.guilds
@@ -159,6 +176,9 @@ impl Engine {
         for (guild, state) in &mut self.guilds {
             let tz = state.settings.timezone;
             state.voice.accrue(tz, *guild, watermark, &mut self.deltas);
+            if let Some((_, windows)) = state.automod.as_mut() {
+                windows.prune(watermark);
+            }
         }
     }
 

@@ -2,7 +2,11 @@
 
 use super::subscribe::LeaderboardChange;
 use super::{Published, StatsState};
+use crate::engine::Signal;
 use crate::graph::WorkerOutput;
+
+/// Automod actions kept for readers (the store keeps all of them).
+const AUTOMOD_ACTIONS_KEPT: usize = 10_000;
 use crate::keys::{Counter, ViewKey};
 use guildflow_model::{Bucket, Metric, Period, UserId};
 use std::collections::{BTreeMap, HashSet};
@@ -33,10 +37,21 @@ pub(super) fn run(
                 pending.entry(time).or_default().extend(totals);
             }
             WorkerOutput::Signals(signals) => {
-                level_ups += signals
-                    .iter()
-                    .filter(|s| matches!(s, crate::engine::Signal::LevelUp { .. }))
-                    .count() as u64;
+                let mut actions = Vec::new();
+                for signal in signals {
+                    match signal {
+                        Signal::LevelUp { .. } => level_ups += 1,
+                        Signal::Automod(action) => actions.push(action),
+                        Signal::VoiceClosed { .. } => {}
+                    }
+                }
+                if !actions.is_empty() {
+                    let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
+                    published.automod_actions.extend(actions);
+                    while published.automod_actions.len() > AUTOMOD_ACTIONS_KEPT {
+                        published.automod_actions.pop_front();
+                    }
+                }
             }
             WorkerOutput::Frontier { worker, frontier } => {
                 if let Some(slot) = frontiers.get_mut(worker % workers.max(1)) {

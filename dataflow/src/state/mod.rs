@@ -46,6 +46,8 @@ pub struct Published {
     pub(crate) member_counts: HashMap<u64, i64>,
     pub(crate) settings: HashMap<u64, GuildSettings>,
     pub(crate) level_ups: u64,
+    /// The latest automod actions (bounded), newest last.
+    pub automod_actions: std::collections::VecDeque<crate::automod::AutomodAction>,
 }
 
 /// Shared handle on the published state.
