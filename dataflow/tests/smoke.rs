@@ -62,3 +62,49 @@ fn one_and_two_workers_agree() {
     let two = run(2, &events);
     assert_eq!(one, two);
 }
+
+#[test]
+fn automod_fires_through_the_dataflow() {
+    use guildflow_dataflow::automod::{ActionKind, AutomodConfig};
+    use guildflow_model::{ChannelId, EventBody, GuildId, MessageCreate, MessageId, UserId};
+
+    let guild = 81_384_788_765_712_384u64;
+    let mut dataflow = Dataflow::start(DataflowConfig { workers: 2, ..DataflowConfig::default() }).unwrap();
+    let rule = AutomodConfig::preset("anti-spam").unwrap();
+    dataflow
+        .configure_automod(guild, AutomodConfig { rules: vec![rule], escalation: vec![] })
+        .unwrap();
+    let start = 1_767_225_600_000i64;
+    let events: Vec<Event> = (0..10u64)
+        .map(|i| Event {
+            at: start + i as i64 * 200,
+            shard: 0,
+            seq: i + 1,
+            body: EventBody::MessageCreate(Box::new(MessageCreate {
+                guild: Some(GuildId(guild)),
+                channel: ChannelId(7),
+                message: MessageId(((start as u64 - 1_420_070_400_000) << 22) + i),
+                author: UserId(42),
+                author_bot: false,
+                webhook: false,
+                author_roles: Box::new([]),
+                content: format!("hello {i}").into(),
+                mention_users: 0,
+                mention_roles: 0,
+                mention_everyone: false,
+                attachments: 0,
+                embeds: 0,
+            })),
+        })
+        .collect();
+    dataflow.push(events);
+    let state = dataflow.finish().unwrap();
+    let published = state.read();
+    let actions: Vec<_> = published.automod_actions.iter().collect();
+    assert!(!actions.is_empty(), "6 messages in 5 s break the anti-spam preset");
+    assert!(actions.iter().all(|a| a.guild == GuildId(guild) && a.user == UserId(42)));
+    assert!(actions.iter().any(|a| a.action == ActionKind::Delete));
+    // Counting is unaffected by automod.
+    let page = published.leaderboard(guild, Metric::Messages, Period::All, 0, 10);
+    assert_eq!(page.entries[0].value, 10);
+}

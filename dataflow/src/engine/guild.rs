@@ -151,6 +151,10 @@ impl GuildState {
         {
             return;
         }
+        if let Some((rules, windows)) = self.automod.as_mut() {
+            let actions = windows.on_message(rules, message, at);
+            out.signals.extend(actions.into_iter().map(Signal::Automod));
+        }
         let tz = self.settings.timezone;
         out.deltas
             .activity(tz, guild, author, Counter::Messages, at, 1);
