@@ -3,9 +3,11 @@
 //! every run as JSON under `bench-results/` (ignored by git).
 //!
 //! Benches so far: `decode` (raw gateway JSON -> normalized events: the lean decoder against
-//! twilight-model and against pure JSON parsing).
+//! twilight-model and against pure JSON parsing) and `pipeline` (decode + dataflow throughput
+//! by stage, event -> visible latency at offered loads).
 
 mod decode;
+mod pipeline;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,8 @@ struct Cli {
 enum Bench {
     /// Decode rate of the generated mix: lean decoder vs twilight-model vs pure JSON parsing.
     Decode(decode::DecodeArgs),
+    /// Decode + dataflow throughput by stage (1 and 2 workers) and event -> visible latency.
+    Pipeline(pipeline::PipelineArgs),
     /// Every bench.
     All {
         /// Short runs (under a minute in all).
@@ -32,6 +36,10 @@ enum Bench {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Decode(args) => decode::run(&args),
-        Bench::All { quick } => decode::run(&decode::DecodeArgs::preset(quick)),
+        Bench::Pipeline(args) => pipeline::run(&args),
+        Bench::All { quick } => {
+            decode::run(&decode::DecodeArgs::preset(quick))?;
+            pipeline::run(&pipeline::PipelineArgs::preset(quick))
+        }
     }
 }

@@ -552,7 +552,7 @@ impl RankedSet {
             // `r` lost (or gained) what `l` gained (or lost), and the removal that triggered
             // this has not been counted yet: the chunk at `ci` lost one entry.
             self.sizes.add(right, old_l as isize - new_l as isize);
-            // MUT
+            self.sizes.add(ci, -1);
         }
     }
 

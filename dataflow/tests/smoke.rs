@@ -69,10 +69,20 @@ fn automod_fires_through_the_dataflow() {
     use guildflow_model::{ChannelId, EventBody, GuildId, MessageCreate, MessageId, UserId};
 
     let guild = 81_384_788_765_712_384u64;
-    let mut dataflow = Dataflow::start(DataflowConfig { workers: 2, ..DataflowConfig::default() }).unwrap();
+    let mut dataflow = Dataflow::start(DataflowConfig {
+        workers: 2,
+        ..DataflowConfig::default()
+    })
+    .unwrap();
     let rule = AutomodConfig::preset("anti-spam").unwrap();
     dataflow
-        .configure_automod(guild, AutomodConfig { rules: vec![rule], escalation: vec![] })
+        .configure_automod(
+            guild,
+            AutomodConfig {
+                rules: vec![rule],
+                escalation: vec![],
+            },
+        )
         .unwrap();
     let start = 1_767_225_600_000i64;
     let events: Vec<Event> = (0..10u64)
@@ -101,8 +111,13 @@ fn automod_fires_through_the_dataflow() {
     let state = dataflow.finish().unwrap();
     let published = state.read();
     let actions: Vec<_> = published.automod_actions.iter().collect();
-    assert!(!actions.is_empty(), "6 messages in 5 s break the anti-spam preset");
-    assert!(actions.iter().all(|a| a.guild == GuildId(guild) && a.user == UserId(42)));
+    assert!(
+        !actions.is_empty(),
+        "6 messages in 5 s break the anti-spam preset"
+    );
+    assert!(actions
+        .iter()
+        .all(|a| a.guild == GuildId(guild) && a.user == UserId(42)));
     assert!(actions.iter().any(|a| a.action == ActionKind::Delete));
     // Counting is unaffected by automod.
     let page = published.leaderboard(guild, Metric::Messages, Period::All, 0, 10);

@@ -384,6 +384,11 @@ impl Published {
             .unwrap_or_default()
     }
 
+    /// Members with state (any counter in any period).
+    pub fn member_count_tracked(&self) -> usize {
+        self.members.len()
+    }
+
     /// Level-up signals seen.
     pub fn level_ups(&self) -> u64 {
         self.level_ups

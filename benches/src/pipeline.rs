@@ -1,0 +1,332 @@
+//! Pipeline bench: events through the dataflow (every view), stage by stage, with 1 and 2
+//! workers; and latency from an event's arrival to the published state containing it, at
+//! offered loads.
+//!
+//! Stages on the same corpus in the same run: `decode` (raw frames -> events), `dataflow`
+//! (events -> published views), and `decode+dataflow`. Latency: a feeder pushes events stamped
+//! with wall-clock `at` at the offered rate in 1 ms batches; a watcher records, per batch, the
+//! time until the published watermark covers it (the moment an API read or a websocket
+//! subscriber sees the change).
+
+use crate::report::{median, write_json, Machine};
+use clap::Args;
+use guildflow_dataflow::runtime::{Dataflow, DataflowConfig};
+use guildflow_model::Event;
+use guildflow_shards::capture::{CaptureItem, CaptureReader};
+use guildflow_shards::decode::{decode_frame, Decoded};
+use guildflow_shards::workload::{write_capture, WorkloadConfig};
+use guildflow_shards::RawFrame;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Arguments of the pipeline bench.
+#[derive(Debug, Args, Clone)]
+pub struct PipelineArgs {
+    /// Events in the throughput corpus.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Runs per throughput configuration.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Seconds per offered load in the latency bench.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Short mode: 200k events, 1 run, 3 s per load, loads 1k/10k/100k.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+impl PipelineArgs {
+    pub fn preset(quick: bool) -> PipelineArgs {
+        PipelineArgs {
+            events: 1_000_000,
+            runs: 3,
+            seconds: 60,
+            quick,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct StageResult {
+    stage: String,
+    workers: usize,
+    runs_events_per_sec: Vec<f64>,
+    median_events_per_sec: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct LatencyResult {
+    offered_per_sec: u64,
+    achieved_per_sec: f64,
+    batches: u64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct PipelineReport {
+    bench: &'static str,
+    machine: Machine,
+    events: usize,
+    stages: Vec<StageResult>,
+    latency: Vec<LatencyResult>,
+    peak_rss_bytes: Option<u64>,
+    active_members: usize,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn frames(events: u64) -> anyhow::Result<Vec<RawFrame>> {
+    let cfg = WorkloadConfig {
+        guilds: 2000,
+        total_shards: 4,
+        ..WorkloadConfig::default()
+    };
+    let mut capture = Vec::new();
+    write_capture(&cfg, events, &mut capture)?;
+    let mut reader = CaptureReader::new(&capture[..]);
+    let mut out = Vec::with_capacity(events as usize);
+    while let Some(item) = reader.next_item()? {
+        if let CaptureItem::Frame { frame, .. } = item {
+            out.push(frame);
+        }
+    }
+    Ok(out)
+}
+
+fn decode_all(frames: &[RawFrame]) -> Vec<Event> {
+    frames
+        .iter()
+        .filter_map(|f| match decode_frame(&f.text, f.shard, f.at) {
+            Ok(Decoded::Event(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn run_dataflow(events: Vec<Event>, workers: usize) -> anyhow::Result<(f64, usize)> {
+    let n = events.len();
+    let started = Instant::now();
+    let mut dataflow = Dataflow::start(DataflowConfig {
+        workers,
+        ..DataflowConfig::default()
+    })?;
+    let mut iter = events.into_iter();
+    loop {
+        let batch: Vec<Event> = iter.by_ref().take(4096).collect();
+        if batch.is_empty() {
+            break;
+        }
+        dataflow.push(batch);
+    }
+    let state = dataflow.finish()?;
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    let members = state.read().member_count_tracked();
+    Ok((rate, members))
+}
+
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
+    let (events, runs, seconds, loads): (u64, usize, u64, Vec<u64>) = if args.quick {
+        (200_000, 1, 3, vec![1_000, 10_000, 100_000])
+    } else {
+        (
+            args.events,
+            args.runs.max(1),
+            args.seconds,
+            vec![1_000, 10_000, 100_000, 300_000],
+        )
+    };
+    let raw = frames(events)?;
+    println!(
+        "pipeline bench: {} frames; {} run(s) per stage",
+        raw.len(),
+        runs
+    );
+    let mut stages = Vec::new();
+    let mut active_members = 0;
+    // Stage: decode only.
+    let mut rates = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let decoded = decode_all(&raw);
+        rates.push(decoded.len() as f64 / started.elapsed().as_secs_f64());
+    }
+    stages.push(StageResult {
+        stage: "decode".into(),
+        workers: 0,
+        median_events_per_sec: median(&rates),
+        runs_events_per_sec: rates,
+    });
+    let decoded = decode_all(&raw);
+    for workers in [1usize, 2] {
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            let (rate, members) = run_dataflow(decoded.clone(), workers)?;
+            active_members = members;
+            rates.push(rate);
+        }
+        stages.push(StageResult {
+            stage: "dataflow".into(),
+            workers,
+            median_events_per_sec: median(&rates),
+            runs_events_per_sec: rates,
+        });
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let events = decode_all(&raw);
+            let n = events.len();
+            run_dataflow(events, workers)?;
+            rates.push(n as f64 / started.elapsed().as_secs_f64());
+        }
+        stages.push(StageResult {
+            stage: "decode+dataflow".into(),
+            workers,
+            median_events_per_sec: median(&rates),
+            runs_events_per_sec: rates,
+        });
+    }
+    println!("{:<18} {:>8} {:>14}", "stage", "workers", "events/s");
+    for s in &stages {
+        println!(
+            "{:<18} {:>8} {:>14.0}",
+            s.stage, s.workers, s.median_events_per_sec
+        );
+    }
+    let mut latency = Vec::new();
+    for load in loads {
+        let result = latency_at(&decoded, load, Duration::from_secs(seconds))?;
+        println!(
+            "offered {:>7}/s achieved {:>9.0}/s  event -> visible p50 {:>7.2} ms  p95 {:>7.2}  p99 {:>7.2}  p99.9 {:>7.2}  max {:>7.2}",
+            result.offered_per_sec, result.achieved_per_sec, result.p50_ms, result.p95_ms, result.p99_ms, result.p999_ms, result.max_ms
+        );
+        latency.push(result);
+    }
+    let report = PipelineReport {
+        bench: "pipeline",
+        machine: Machine::read(),
+        events: decoded.len(),
+        stages,
+        latency,
+        peak_rss_bytes: peak_rss(),
+        active_members,
+    };
+    if let Some(rss) = report.peak_rss_bytes {
+        println!(
+            "peak RSS {:.1} MB; {} members with state",
+            rss as f64 / 1e6,
+            active_members
+        );
+    }
+    let path = write_json("pipeline", &report)?;
+    println!("(JSON in {})", path.display());
+    Ok(())
+}
+
+fn latency_at(corpus: &[Event], rate: u64, duration: Duration) -> anyhow::Result<LatencyResult> {
+    let mut dataflow = Dataflow::start(DataflowConfig {
+        workers: 1,
+        ..DataflowConfig::default()
+    })?;
+    let state = dataflow.state();
+    let pending: Arc<Mutex<std::collections::VecDeque<(i64, Instant)>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let pending = Arc::clone(&pending);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || -> anyhow::Result<Histogram<u64>> {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            loop {
+                let watermark = state.watermark();
+                let mut queue = pending.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                while let Some(&(at, sent)) = queue.front() {
+                    if watermark.is_some_and(|w| w >= at) {
+                        hist.saturating_record(sent.elapsed().as_micros().max(1) as u64);
+                        queue.pop_front();
+                    } else {
+                        break;
+                    }
+                }
+                let empty = queue.is_empty();
+                drop(queue);
+                if empty && done.load(Ordering::Acquire) {
+                    return Ok(hist);
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut source = corpus.iter().cycle();
+    let mut batches = 0u64;
+    let mut last_at = 0i64;
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        if due > sent {
+            let n = (due - sent).min(rate.max(1000));
+            // `at` is the wall clock, strictly increasing so every batch has its own watermark.
+            let at = now_ms().max(last_at + 1);
+            last_at = at;
+            let batch: Vec<Event> = source
+                .by_ref()
+                .take(n as usize)
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut e = e.clone();
+                    e.at = at;
+                    e.seq = sent + i as u64 + 1;
+                    e.shard = 99;
+                    e
+                })
+                .collect();
+            let now = Instant::now();
+            dataflow.push(batch);
+            pending
+                .lock()
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .push_back((at, now));
+            sent += n;
+            batches += 1;
+        } else {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // Let the last batches become visible, then close.
+    dataflow.advance_to(now_ms() + 1000);
+    done.store(true, Ordering::Release);
+    let hist = watcher
+        .join()
+        .map_err(|_| anyhow::anyhow!("watcher panicked"))??;
+    dataflow.finish()?;
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Ok(LatencyResult {
+        offered_per_sec: rate,
+        achieved_per_sec: sent as f64 / elapsed,
+        batches,
+        p50_ms: ms(0.5),
+        p95_ms: ms(0.95),
+        p99_ms: ms(0.99),
+        p999_ms: ms(0.999),
+        max_ms: hist.max() as f64 / 1000.0,
+    })
+}
