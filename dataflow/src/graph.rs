@@ -9,10 +9,11 @@
 //! Keys are exchanged by guild at every step, so all of a guild's state sits on one worker.
 
 use crate::engine::{Engine, EngineConfig, Signal};
-use crate::keys::{SeriesMetric, ViewKey};
+use crate::keys::ViewKey;
 use crate::settings::GuildSettings;
 use differential_dataflow::operators::{CountTotal, ThresholdTotal};
 use differential_dataflow::AsCollection;
+use foldhash::HashMap;
 use guildflow_model::Event;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -67,17 +68,28 @@ impl Hash for GuildKey {
     }
 }
 
+/// A view key's new total and how much it changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Key.
+    pub key: ViewKey,
+    /// New total (0: the key is gone).
+    pub total: i64,
+    /// New total minus the previous one.
+    pub delta: i64,
+}
+
 /// What a worker reports to the read side.
 #[derive(Debug)]
 pub enum WorkerOutput {
-    /// New totals at `time` (a total of 0 means the key is gone).
+    /// Changed totals at `time`.
     Totals {
         /// Worker.
         worker: usize,
         /// Dataflow time.
         time: u64,
-        /// (key, new total).
-        totals: Vec<(ViewKey, i64)>,
+        /// The changes.
+        totals: Vec<Change>,
     },
     /// The worker's frontier: every time below it is complete. None when the input closed.
     Frontier {
@@ -188,9 +200,8 @@ pub fn build(
                     bucket,
                     start,
                     ..
-                } => GuildKey(ViewKey::Series {
+                } => GuildKey(ViewKey::ActiveCount {
                     guild,
-                    metric: SeriesMetric::ActiveMembers,
                     bucket,
                     start,
                 }),
@@ -203,26 +214,27 @@ pub fn build(
             .inner
             .probe_with(&probe)
             .sink(Pipeline, "Publish", move |(input, frontier)| {
-                let mut by_time: BTreeMap<u64, Vec<(ViewKey, i64)>> = BTreeMap::new();
+                // count_total retracts a key's old total and asserts its new one: the new total
+                // is the asserted one (0 if only retracted), the change is their difference.
+                let mut by_time: BTreeMap<u64, HashMap<ViewKey, (i64, i64)>> = BTreeMap::new();
                 input.for_each(|_cap, data| {
                     for ((key, total), time, diff) in data.drain(..) {
-                        // count_total retracts the old total and asserts the new one; a
-                        // retraction alone means the total went to zero.
-                        let total = if diff > 0 { total } else { 0 };
-                        by_time.entry(time).or_default().push((key.0, total));
+                        let entry = by_time
+                            .entry(time)
+                            .or_default()
+                            .entry(key.0)
+                            .or_insert((0, 0));
+                        if diff > 0 {
+                            entry.0 = total;
+                        }
+                        entry.1 += total * diff;
                     }
                 });
-                for (time, mut totals) in by_time {
-                    // Assertions win over retractions of the same key.
-                    totals.sort_by_key(|(k, total)| (*k, *total != 0));
-                    totals.dedup_by(|later, earlier| {
-                        if later.0 == earlier.0 {
-                            *earlier = *later;
-                            true
-                        } else {
-                            false
-                        }
-                    });
+                for (time, changes) in by_time {
+                    let totals = changes
+                        .into_iter()
+                        .map(|(key, (total, delta))| Change { key, total, delta })
+                        .collect();
                     let _ = output.send(WorkerOutput::Totals {
                         worker: index,
                         time,

@@ -1,7 +1,7 @@
 //! The keys of every maintained view. The stateful stage emits `(ViewKey, amount)` updates,
 //! pre-aggregated per batch; differential accumulates them (the amount is the diff).
 
-use guildflow_model::{Bucket, Period};
+use guildflow_model::Bucket;
 use serde::{Deserialize, Serialize};
 
 /// Per-member additive counters. Voice is kept in milliseconds so splitting a session across
@@ -59,10 +59,13 @@ impl SeriesMetric {
     }
 }
 
-/// A key of a maintained view. Times are local period/bucket starts (see `timezone`).
+/// A key of a maintained view. Times are local starts (see `timezone`). Only the finest grain
+/// enters differential — member and channel counters per local day, guild series per local
+/// minute — and the read side rolls day deltas up into weeks, months and all time, minutes into
+/// hours and days: every event makes a handful of updates, not one per period and bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ViewKey {
-    /// A member's counter in one period.
+    /// A member's counter on one local day.
     Member {
         /// Guild.
         guild: u64,
@@ -70,21 +73,17 @@ pub enum ViewKey {
         user: u64,
         /// Counter.
         counter: Counter,
-        /// Period kind.
-        period: Period,
-        /// Local start of the period (0 for `all`).
-        start: i64,
+        /// Local day start.
+        day: i64,
     },
-    /// Counted messages of a channel in one period.
+    /// Counted messages of a channel on one local day.
     Channel {
         /// Guild.
         guild: u64,
         /// Channel.
         channel: u64,
-        /// Period kind.
-        period: Period,
-        /// Local start.
-        start: i64,
+        /// Local day start.
+        day: i64,
     },
     /// A member's messages in a channel over all time (favourite channels).
     MemberChannel {
@@ -95,32 +94,39 @@ pub enum ViewKey {
         /// Channel.
         channel: u64,
     },
-    /// A guild series point.
+    /// A guild series point of one local minute.
     Series {
         /// Guild.
         guild: u64,
-        /// Metric.
+        /// Metric (not `ActiveMembers`, which is [`ViewKey::ActiveCount`]).
         metric: SeriesMetric,
-        /// Bucket width.
-        bucket: Bucket,
-        /// Local bucket start.
-        start: i64,
+        /// Local minute start.
+        minute: i64,
     },
     /// The guild's member count (SPEC §3: GUILD_CREATE's count, ±1 per join/leave after).
     Members {
         /// Guild.
         guild: u64,
     },
-    /// A member was active in a bucket; the dataflow counts distinct members per bucket.
+    /// A member was active in an hour or day bucket; the dataflow keeps distinct marks.
     Active {
+        /// Guild.
+        guild: u64,
+        /// Bucket width (hour or day).
+        bucket: Bucket,
+        /// Local bucket start.
+        start: i64,
+        /// User.
+        user: u64,
+    },
+    /// Distinct active members of a bucket (derived in the dataflow from `Active`).
+    ActiveCount {
         /// Guild.
         guild: u64,
         /// Bucket width.
         bucket: Bucket,
         /// Local bucket start.
         start: i64,
-        /// User.
-        user: u64,
     },
 }
 
@@ -133,7 +139,8 @@ impl ViewKey {
             | ViewKey::MemberChannel { guild, .. }
             | ViewKey::Series { guild, .. }
             | ViewKey::Members { guild }
-            | ViewKey::Active { guild, .. } => *guild,
+            | ViewKey::Active { guild, .. }
+            | ViewKey::ActiveCount { guild, .. } => *guild,
         }
     }
 }

@@ -3,11 +3,11 @@
 use super::subscribe::LeaderboardChange;
 use super::{Published, StatsState};
 use crate::engine::Signal;
-use crate::graph::WorkerOutput;
+use crate::graph::{Change, WorkerOutput};
 
 /// Automod actions kept for readers (the store keeps all of them).
 const AUTOMOD_ACTIONS_KEPT: usize = 10_000;
-use crate::keys::{Counter, ViewKey};
+use crate::keys::{Counter, SeriesMetric, ViewKey};
 use guildflow_model::{Bucket, Metric, Period, UserId};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::mpsc::Receiver;
@@ -29,7 +29,7 @@ pub(super) fn run(
     max_at: impl Fn() -> i64,
 ) {
     let mut frontiers: Vec<Option<u64>> = vec![Some(0); workers.max(1)];
-    let mut pending: BTreeMap<u64, Vec<(ViewKey, i64)>> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Vec<Change>> = BTreeMap::new();
     let mut level_ups = 0u64;
     while let Ok(message) = outputs.recv() {
         match message {
@@ -72,8 +72,8 @@ pub(super) fn run(
                     let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
                     for time in ready {
                         if let Some(totals) = pending.remove(&time) {
-                            for (key, total) in totals {
-                                apply_total(&mut published, key, total, &mut touched);
+                            for change in totals {
+                                apply_change(&mut published, change, &mut touched);
                             }
                             published.applied_times += 1;
                         }
@@ -133,69 +133,84 @@ fn board_set(
     touched.insert((guild, metric, period));
 }
 
-fn apply_total(
+/// Local start of the `period` containing the local day starting at `day`.
+fn period_start(period: Period, day: i64) -> i64 {
+    match period {
+        Period::All => 0,
+        _ => period.range(day).0,
+    }
+}
+
+fn apply_change(
     published: &mut Published,
-    key: ViewKey,
-    total: i64,
+    change: Change,
     touched: &mut HashSet<(u64, Metric, Period)>,
 ) {
+    let Change { key, total, delta } = change;
     match key {
         ViewKey::Member {
             guild,
             user,
             counter,
-            period,
-            start,
+            day,
         } => {
             let member = published.members.entry((guild, user)).or_default();
-            if !member.set(counter, period, start, total) {
-                return;
+            member.set_day(counter, day, total);
+            let mut updates = [None; 4];
+            for (slot, period) in updates.iter_mut().zip(Period::ALL) {
+                let start = period_start(period, day);
+                if let Some(value) = member.add(counter, period, start, delta) {
+                    *slot = Some((period, start, value, member.score(period, start)));
+                }
             }
-            let value = if counter == Counter::VoiceMs {
-                total / 1000
-            } else {
-                total
-            };
-            let score = member.score(period, start);
-            board_set(
-                published,
-                guild,
-                metric_of(counter),
-                period,
-                start,
-                user,
-                value,
-                touched,
-            );
-            if counter != Counter::Xp {
+            for (period, start, value, score) in updates.into_iter().flatten() {
+                let value = if counter == Counter::VoiceMs {
+                    value / 1000
+                } else {
+                    value
+                };
                 board_set(
                     published,
                     guild,
-                    Metric::Score,
+                    metric_of(counter),
                     period,
                     start,
                     user,
-                    score,
+                    value,
                     touched,
                 );
+                if counter != Counter::Xp {
+                    board_set(
+                        published,
+                        guild,
+                        Metric::Score,
+                        period,
+                        start,
+                        user,
+                        score,
+                        touched,
+                    );
+                }
             }
         }
         ViewKey::Channel {
             guild,
             channel,
-            period,
-            start,
+            day,
         } => {
-            let (kept, counts) = published.channels.entry((guild, period)).or_default();
-            if start > *kept || counts.is_empty() {
-                if start > *kept {
-                    counts.clear();
+            for period in Period::ALL {
+                let start = period_start(period, day);
+                let (kept, counts) = published.channels.entry((guild, period)).or_default();
+                if start > *kept || counts.is_empty() {
+                    if start > *kept {
+                        counts.clear();
+                    }
+                    *kept = start;
+                } else if start < *kept {
+                    continue;
                 }
-                *kept = start;
-            } else if start < *kept {
-                return;
+                *counts.entry(channel).or_insert(0) += delta;
             }
-            counts.insert(channel, total);
         }
         ViewKey::MemberChannel {
             guild,
@@ -211,22 +226,75 @@ fn apply_total(
         ViewKey::Series {
             guild,
             metric,
+            minute,
+        } => {
+            set_point(published, guild, metric, Bucket::Minute, minute, total);
+            for bucket in [Bucket::Hour, Bucket::Day] {
+                add_point(
+                    published,
+                    guild,
+                    metric,
+                    bucket,
+                    bucket.start(minute),
+                    delta,
+                );
+            }
+        }
+        ViewKey::ActiveCount {
+            guild,
             bucket,
             start,
         } => {
-            let series = published.series.entry((guild, metric, bucket)).or_default();
-            if total == 0 {
-                series.remove(&start);
-            } else {
-                series.insert(start, total);
-            }
-            while series.len() > series_capacity(bucket) {
-                series.pop_first();
-            }
+            set_point(
+                published,
+                guild,
+                SeriesMetric::ActiveMembers,
+                bucket,
+                start,
+                total,
+            );
         }
         ViewKey::Members { guild } => {
             published.member_counts.insert(guild, total);
         }
         ViewKey::Active { .. } => {}
+    }
+}
+
+fn set_point(
+    published: &mut Published,
+    guild: u64,
+    metric: SeriesMetric,
+    bucket: Bucket,
+    start: i64,
+    value: i64,
+) {
+    let series = published.series.entry((guild, metric, bucket)).or_default();
+    if value == 0 {
+        series.remove(&start);
+    } else {
+        series.insert(start, value);
+    }
+    while series.len() > series_capacity(bucket) {
+        series.pop_first();
+    }
+}
+
+fn add_point(
+    published: &mut Published,
+    guild: u64,
+    metric: SeriesMetric,
+    bucket: Bucket,
+    start: i64,
+    delta: i64,
+) {
+    let series = published.series.entry((guild, metric, bucket)).or_default();
+    let value = series.entry(start).or_insert(0);
+    *value += delta;
+    if *value == 0 {
+        series.remove(&start);
+    }
+    while series.len() > series_capacity(bucket) {
+        series.pop_first();
     }
 }

@@ -46,24 +46,33 @@ const fn period_index(period: Period) -> usize {
 }
 
 impl MemberTotals {
-    /// Records a new total; false when it belongs to an older period than the one kept.
-    pub fn set(&mut self, counter: Counter, period: Period, start: i64, total: i64) -> bool {
+    /// Adds `delta` to `counter` in the period starting at `start` and returns the new total;
+    /// None when that period is older than the one kept (late data for a past period).
+    pub fn add(&mut self, counter: Counter, period: Period, start: i64, delta: i64) -> Option<i64> {
         let slot = &mut self.current[counter_index(counter)][period_index(period)];
         if start < slot.0 {
-            return false;
+            return None;
         }
-        *slot = (start, total);
-        if period == Period::Day && counter != Counter::Xp {
-            let day = self.daily.entry(start).or_insert([0; 3]);
-            day[counter_index(counter)] = total;
-            if total > 0 && self.last_active_day.is_none_or(|d| d < start) {
-                self.last_active_day = Some(start);
-            }
-            while self.daily.len() > DAYS_KEPT {
-                self.daily.pop_first();
-            }
+        if start > slot.0 {
+            *slot = (start, 0);
         }
-        true
+        slot.1 += delta;
+        Some(slot.1)
+    }
+
+    /// Records the day total of `counter` for the 31-day activity series.
+    pub fn set_day(&mut self, counter: Counter, day: i64, total: i64) {
+        if counter == Counter::Xp {
+            return;
+        }
+        let slot = self.daily.entry(day).or_insert([0; 3]);
+        slot[counter_index(counter)] = total;
+        if total > 0 && self.last_active_day.is_none_or(|d| d < day) {
+            self.last_active_day = Some(day);
+        }
+        while self.daily.len() > DAYS_KEPT {
+            self.daily.pop_first();
+        }
     }
 
     /// Total of `counter` in the period starting at `start` (0 if another period is kept).
