@@ -266,9 +266,19 @@ fn latency_at(corpus: &[Event], rate: u64, duration: Duration) -> anyhow::Result
                     }
                 }
                 let empty = queue.is_empty();
+                let oldest = queue.front().copied();
                 drop(queue);
-                if empty && done.load(Ordering::Acquire) {
-                    return Ok(hist);
+                if done.load(Ordering::Acquire) {
+                    if empty {
+                        return Ok(hist);
+                    }
+                    if let Some((at, sent)) = oldest {
+                        if sent.elapsed() > Duration::from_secs(10) {
+                            anyhow::bail!(
+                                "batch at {at} never became visible (watermark {watermark:?})"
+                            );
+                        }
+                    }
                 }
                 std::thread::sleep(Duration::from_micros(50));
             }

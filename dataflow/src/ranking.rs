@@ -69,8 +69,9 @@
 //!
 //! Values are `i64`; `add` saturates at `i64::MAX` / `i64::MIN` instead of overflowing.
 
+use foldhash::HashMap;
 use guildflow_model::UserId;
-use std::collections::hash_map::{Entry, HashMap};
+use std::collections::hash_map::Entry;
 use std::mem::size_of;
 
 /// The largest number of keys one chunk holds; a chunk reaching `CHUNK_MAX + 1` is split.
@@ -266,7 +267,7 @@ impl RankedSet {
     /// few members.
     pub fn with_chunk_max(max: usize) -> Self {
         RankedSet {
-            values: HashMap::new(),
+            values: HashMap::default(),
             chunks: Vec::new(),
             firsts: Vec::new(),
             sizes: Fenwick::default(),

@@ -224,8 +224,14 @@ impl Dataflow {
         }
         items.sort_by_key(|(time, _)| *time);
         self.events.fetch_add(items.len() as u64, Ordering::Relaxed);
-        // Everything up to the batch's last quantum is in: the frontier moves past it.
-        let to = self.epoch.max(time_of(max_at) + TIME_QUANTUM_MS);
+        // Everything up to the batch's last quantum is in, and every time used by this batch
+        // (late events go at the current epoch) is closed: the frontier moves past both, so
+        // nothing waits for a later batch to become visible.
+        let last_used = items.last().map_or(0, |(time, _)| time + 1);
+        let to = self
+            .epoch
+            .max(time_of(max_at) + TIME_QUANTUM_MS)
+            .max(last_used);
         self.max_at.store(max_at, Ordering::Release);
         self.send(items, to);
     }

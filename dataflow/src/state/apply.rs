@@ -8,8 +8,9 @@ use crate::graph::{Change, WorkerOutput};
 /// Automod actions kept for readers (the store keeps all of them).
 const AUTOMOD_ACTIONS_KEPT: usize = 10_000;
 use crate::keys::{Counter, SeriesMetric, ViewKey};
+use foldhash::{HashMap, HashSet};
 use guildflow_model::{Bucket, Metric, Period, UserId};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::sync::PoisonError;
 
@@ -67,13 +68,27 @@ pub(super) fn run(
                     Some(bound) => fed.min(i64::try_from(bound).unwrap_or(i64::MAX) - 1),
                     None => fed,
                 };
-                let mut touched = HashSet::new();
+                let mut touched = HashSet::default();
                 {
                     let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
                     for time in ready {
                         if let Some(totals) = pending.remove(&time) {
+                            // A member's score depends on three counters: rank it once per time.
+                            let mut scores = Scores::default();
                             for change in totals {
-                                apply_change(&mut published, change, &mut touched);
+                                apply_change(&mut published, change, &mut touched, &mut scores);
+                            }
+                            for ((guild, user, period), (start, score)) in scores {
+                                board_set(
+                                    &mut published,
+                                    guild,
+                                    Metric::Score,
+                                    period,
+                                    start,
+                                    user,
+                                    score,
+                                    &mut touched,
+                                );
                             }
                             published.applied_times += 1;
                         }
@@ -141,10 +156,14 @@ fn period_start(period: Period, day: i64) -> i64 {
     }
 }
 
+/// Score updates waiting for the end of a time: (guild, user, period) -> (start, score).
+type Scores = HashMap<(u64, u64, Period), (i64, i64)>;
+
 fn apply_change(
     published: &mut Published,
     change: Change,
     touched: &mut HashSet<(u64, Metric, Period)>,
+    scores: &mut Scores,
 ) {
     let Change { key, total, delta } = change;
     match key {
@@ -180,16 +199,7 @@ fn apply_change(
                     touched,
                 );
                 if counter != Counter::Xp {
-                    board_set(
-                        published,
-                        guild,
-                        Metric::Score,
-                        period,
-                        start,
-                        user,
-                        score,
-                        touched,
-                    );
+                    scores.insert((guild, user, period), (start, score));
                 }
             }
         }

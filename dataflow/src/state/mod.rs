@@ -18,8 +18,9 @@ use crate::graph::WorkerOutput;
 use crate::keys::SeriesMetric;
 use crate::ranking::RankedSet;
 use crate::settings::GuildSettings;
+use foldhash::HashMap;
 use guildflow_model::{Bucket, Metric, Period};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 /// A leaderboard of one guild × metric × period: the members of its latest period start.
