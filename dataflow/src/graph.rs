@@ -32,6 +32,13 @@ use timely::worker::Worker;
 pub enum Input {
     /// A de-duplicated event.
     Event(Event),
+    /// The feeder's watermark, sent to every worker (`route` picks the worker).
+    Watermark {
+        /// Largest event time fed.
+        at: i64,
+        /// Exchange route: the index of the worker it is for.
+        route: u64,
+    },
     /// New automod rules for a guild.
     Automod {
         /// Guild.
@@ -53,6 +60,7 @@ impl Input {
         match self {
             Input::Event(e) => e.body.guild().map_or(0, |g| g.get()),
             Input::Settings { guild, .. } | Input::Automod { guild, .. } => *guild,
+            Input::Watermark { route, .. } => *route,
         }
     }
 }
@@ -127,6 +135,8 @@ pub fn build(
                     // order: guild state sees events in event-time order whatever the arrival
                     // order across shards, workers and processes.
                     let mut stash: BTreeMap<u64, Vec<Input>> = BTreeMap::new();
+                    // The largest watermark the feeders broadcast.
+                    let mut watermark = i64::MIN;
                     // Held at or below every stashed time and the frontier; all output goes out
                     // at its time, so one activation is one differential time.
                     let mut held = Some(default_cap);
@@ -155,10 +165,12 @@ pub fn build(
                                     Input::Automod { guild, config } => {
                                         engine.configure_automod(guild, &config)
                                     }
+                                    Input::Watermark { at, .. } => watermark = watermark.max(at),
                                     Input::Event(event) => events.push(event),
                                 }
                             }
                             engine.apply_batch(&mut events);
+                            engine.observe_watermark(watermark);
                         }
                         if bound.is_none() {
                             // Input closed: open voice sessions count up to the watermark.

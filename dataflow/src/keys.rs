@@ -59,6 +59,10 @@ impl SeriesMetric {
     }
 }
 
+/// Added to member counts in [`ViewKey::Members`] so that a count of zero (or below) is still
+/// a present key in differential, where a zero total means "no key".
+pub const MEMBER_COUNT_OFFSET: i64 = 1 << 40;
+
 /// A key of a maintained view. Times are local starts (see `timezone`). Only the finest grain
 /// enters differential — member and channel counters per local day, guild series per local
 /// minute — and the read side rolls day deltas up into weeks, months and all time, minutes into

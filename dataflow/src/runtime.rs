@@ -82,6 +82,8 @@ pub struct Dataflow {
     events: Arc<AtomicU64>,
     epoch: u64,
     next: usize,
+    /// Workers in the whole cluster (the watermark goes to each).
+    peers: u64,
 }
 
 impl Dataflow {
@@ -192,6 +194,7 @@ impl Dataflow {
             events: Arc::new(AtomicU64::new(0)),
             epoch: 0,
             next: 0,
+            peers: (workers * config.cluster.as_ref().map_or(1, |c| c.addresses.len())) as u64,
         })
     }
 
@@ -224,6 +227,11 @@ impl Dataflow {
         }
         items.sort_by_key(|(time, _)| *time);
         self.events.fetch_add(items.len() as u64, Ordering::Relaxed);
+        if let Some(&(time, _)) = items.last() {
+            for route in 0..self.peers {
+                items.push((time, Input::Watermark { at: max_at, route }));
+            }
+        }
         // Everything up to the batch's last quantum is in, and every time used by this batch
         // (late events go at the current epoch) is closed: the frontier moves past both, so
         // nothing waits for a later batch to become visible.

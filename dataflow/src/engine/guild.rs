@@ -196,7 +196,11 @@ impl GuildState {
         }
         if let Some(count) = info.member_count {
             let count = i64::try_from(count).unwrap_or(i64::MAX);
-            let delta = count - self.member_count.unwrap_or(0);
+            // The view carries count + MEMBER_COUNT_OFFSET, so a count of 0 is still a key.
+            let delta = match self.member_count {
+                Some(old) => count - old,
+                None => count + crate::keys::MEMBER_COUNT_OFFSET,
+            };
             self.member_count = Some(count);
             out.deltas.add(ViewKey::Members { guild }, delta);
         }

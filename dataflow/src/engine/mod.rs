@@ -129,18 +129,12 @@ impl Engine {
 
     /// Applies one event.
     pub fn apply(&mut self, event: &Event) {
+        // Every frame moves the watermark, guild or not (READY, direct messages).
+        self.observe_watermark(event.at);
         let Some(guild) = event.body.guild() else {
             return;
         };
         let guild = guild.get();
-        let tick = self.config.voice_tick_ms.max(1);
-        if event.at > self.watermark {
-            let crossed = self.watermark == i64::MIN || event.at / tick != self.watermark / tick;
-            self.watermark = event.at;
-            if crossed {
-                self.accrue_voice();
-            }
-        }
         let state = self.guilds.entry(guild).or_default();
         let mut out = Outputs {
             deltas: &mut self.deltas,
@@ -155,6 +149,21 @@ impl Engine {
             self.config.message_id_horizon_ms,
             &mut out,
         );
+    }
+
+    /// Moves the watermark to `at` if it is later, accruing open voice sessions whenever it
+    /// crosses a voice tick. Workers see only their guilds' events; the feeder also broadcasts
+    /// the watermark so every worker's open sessions count up to the global one.
+    pub fn observe_watermark(&mut self, at: i64) {
+        if at <= self.watermark {
+            return;
+        }
+        let tick = self.config.voice_tick_ms.max(1);
+        let crossed = self.watermark == i64::MIN || at / tick != self.watermark / tick;
+        self.watermark = at;
+        if crossed {
+            self.accrue_voice();
+        }
     }
 
     /// Moves the watermark forward without an event (idle shards, end of input) and accrues

@@ -199,7 +199,13 @@ fn apply_change(
                     touched,
                 );
                 if counter != Counter::Xp {
-                    scores.insert((guild, user, period), (start, score));
+                    // Changes of a time come in any order: the latest period wins.
+                    let slot = scores
+                        .entry((guild, user, period))
+                        .or_insert((start, score));
+                    if start >= slot.0 {
+                        *slot = (start, score);
+                    }
                 }
             }
         }
@@ -265,7 +271,13 @@ fn apply_change(
             );
         }
         ViewKey::Members { guild } => {
-            published.member_counts.insert(guild, total);
+            if total == 0 {
+                published.member_counts.remove(&guild);
+            } else {
+                published
+                    .member_counts
+                    .insert(guild, total - crate::keys::MEMBER_COUNT_OFFSET);
+            }
         }
         ViewKey::Active { .. } => {}
     }

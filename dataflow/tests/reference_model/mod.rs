@@ -31,8 +31,8 @@
 //!   representation); the current period is the one containing W. Voice time is split at UTC
 //!   hour boundaries: every zone used here has whole-hour offsets, so each piece lies inside one
 //!   local hour, day, week and month;
-//! - per period: voice seconds = floor(ms / 1000); score = messages + reactions
-//!   + 2 * floor(voice seconds / 60); leaderboards list members with a value > 0, value desc then
+//! - per period: voice seconds = floor(ms / 1000); score = messages + reactions +
+//!   2 * floor(voice seconds / 60); leaderboards list members with a value > 0, value desc then
 //!   user id asc;
 //! - active member on a local day: a counted message or reaction, or counted voice time (any
 //!   millisecond) that day; `active_members[k]` counts members active on one of the last 1, 7,
@@ -41,6 +41,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone as _};
 use guildflow_model::{Event, EventBody, Metric, Period};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+pub mod render;
 
 const SECOND: i64 = 1_000;
 const MINUTE: i64 = 60 * SECOND;
@@ -116,7 +118,7 @@ pub type Views = BTreeMap<String, String>;
 /// The universe a test case lives in: guilds (with a short name for messages), users, bots.
 pub struct World {
     /// (name, guild id, zone).
-    pub guilds: Vec<(&'static str, u64, Zone)>,
+    pub guilds: Vec<(String, u64, Zone)>,
     /// Every user id that may appear (members and bots).
     pub users: Vec<u64>,
 }
@@ -225,10 +227,8 @@ impl GuildModel {
                     *count += 1;
                 }
             }
-            EventBody::MemberUpdate(m) => {
-                if m.bot {
-                    self.bots.insert(m.user.get());
-                }
+            EventBody::MemberUpdate(m) if m.bot => {
+                self.bots.insert(m.user.get());
             }
             EventBody::MemberRemove { user, .. } => {
                 self.facts.leaves.push(at);
