@@ -172,6 +172,11 @@ fn print_top(state: &StatsState) {
             .leaderboard(*g, Metric::Score, Period::All, 0, 1)
             .total
     });
+    eprintln!(
+        "{} guilds, {} members with state",
+        published.guilds().len(),
+        published.member_count_tracked()
+    );
     let Some(guild) = busiest else { return };
     let page = published.leaderboard(guild, Metric::Score, Period::All, 0, 5);
     eprintln!(

@@ -68,6 +68,19 @@ const FIRST_BOT: usize = 5;
 /// (the library remembers message ids for an hour).
 const REPEAT_WINDOW_MS: i64 = 50 * 60_000;
 
+/// A replayed frame may carry a message first sent long before the frame it replays (a repeat
+/// of a repeat): keep every re-sent message id within the window of its creation time, which
+/// is what the library's de-duplication horizon (one hour) covers.
+fn message_age_ok(event: &Event, at: i64) -> bool {
+    match &event.body {
+        EventBody::MessageCreate(m) => {
+            let created = ((m.message.get() >> 22) as i64) + 1_420_070_400_000;
+            at - created <= REPEAT_WINDOW_MS
+        }
+        _ => true,
+    }
+}
+
 fn paris() -> chrono_tz::Tz {
     "Europe/Paris".parse().unwrap()
 }
@@ -521,7 +534,7 @@ impl Builder {
             let at = self.at;
             let recent: Vec<&Event> = self.sent[*shard as usize]
                 .iter()
-                .filter(|e| at - e.at <= REPEAT_WINDOW_MS)
+                .filter(|e| at - e.at <= REPEAT_WINDOW_MS && message_age_ok(e, at))
                 .collect();
             if recent.is_empty() {
                 return None;
