@@ -98,14 +98,17 @@ pub enum ViewKey {
         /// Channel.
         channel: u64,
     },
-    /// A guild series point of one local minute.
+    /// A guild series point: one local minute as a rule; an hour or a day only for the old
+    /// part of a very long voice session, which would otherwise cost one key per minute.
     Series {
         /// Guild.
         guild: u64,
         /// Metric (not `ActiveMembers`, which is [`ViewKey::ActiveCount`]).
         metric: SeriesMetric,
-        /// Local minute start.
-        minute: i64,
+        /// Grain of the point.
+        bucket: Bucket,
+        /// Local start.
+        start: i64,
     },
     /// The guild's member count (SPEC §3: GUILD_CREATE's count, ±1 per join/leave after).
     Members {

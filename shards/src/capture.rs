@@ -11,6 +11,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};
 
+/// The Discord epoch (2015-01-01T00:00:00Z), Unix ms: no frame was received before it.
+const AT_MIN: i64 = 1_420_070_400_000;
+/// 2100-01-01T00:00:00Z, Unix ms.
+const AT_MAX: i64 = 4_102_444_800_000;
+
 /// Bytes of a capture line around its frame, with room for any shard id and timestamp.
 const LINE_OVERHEAD: usize = 128;
 
@@ -142,6 +147,15 @@ impl<R: BufRead> CaptureReader<R> {
                 }));
             }
             return Ok(Some(match serde_json::from_slice::<Line<'_>>(text) {
+                // Receive times before Discord existed or after 2100 are corrupt, and one of
+                // them would move the watermark (and "today") for every guild.
+                Ok(parsed) if !(AT_MIN..=AT_MAX).contains(&parsed.at) => CaptureItem::Bad {
+                    line: self.line,
+                    error: DecodeError::InvalidCaptureLine(serde::de::Error::custom(format_args!(
+                        "`at` {} is outside 2015-01-01..2100-01-01",
+                        parsed.at
+                    ))),
+                },
                 Ok(parsed) => CaptureItem::Frame {
                     line: self.line,
                     frame: RawFrame {
@@ -174,6 +188,7 @@ mod tests {
         writer.write(&frame).unwrap();
         let mut bytes = writer.into_inner();
         bytes.extend_from_slice(b"not json\n\n{\"shard\":\"x\",\"at\":1,\"frame\":{}}\n\xff\xfe\n");
+        bytes.extend_from_slice(b"{\"shard\":0,\"at\":1,\"frame\":{\"op\":11}}\n");
         let mut reader = CaptureReader::new(&bytes[..]);
         match reader.next_item().unwrap() {
             Some(CaptureItem::Frame { line, frame: got }) => {
@@ -195,6 +210,11 @@ mod tests {
         assert!(matches!(
             reader.next_item().unwrap(),
             Some(CaptureItem::Bad { line: 5, .. })
+        ));
+        // A receive time before 2015 is corrupt.
+        assert!(matches!(
+            reader.next_item().unwrap(),
+            Some(CaptureItem::Bad { line: 6, .. })
         ));
         assert!(reader.next_item().unwrap().is_none());
     }

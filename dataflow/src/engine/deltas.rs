@@ -81,7 +81,8 @@ impl Deltas {
             ViewKey::Series {
                 guild,
                 metric,
-                minute,
+                bucket: Bucket::Minute,
+                start: minute,
             },
             amount,
         );
@@ -95,7 +96,8 @@ impl Deltas {
             ViewKey::Series {
                 guild,
                 metric,
-                minute,
+                bucket: Bucket::Minute,
+                start: minute,
             },
             1,
         );
@@ -124,22 +126,34 @@ impl Deltas {
 
     /// Voice time `[from, to)` of `user`, split at every local minute (the finest bucket;
     /// days, hours and periods are unions of minutes in every whole-minute-offset timezone).
+    /// Parts older than two days before `to` go in hour steps, older than 35 days in day steps:
+    /// the read side keeps minutes for two days and hours for 35, and a session opened long
+    /// ago (or a bogus old timestamp) must not cost one key per minute since.
     pub fn voice(&mut self, tz: Timezone, guild: u64, user: u64, from: i64, to: i64) {
+        const TWO_DAYS: i64 = 2 * 86_400_000;
+        const FIVE_WEEKS: i64 = 35 * 86_400_000;
         let mut cur = from;
         let mut day_ms: Option<(i64, i64)> = None;
         let mut last_hour = None;
         while cur < to {
+            let bucket = match to - cur {
+                left if left > FIVE_WEEKS => Bucket::Day,
+                left if left > TWO_DAYS => Bucket::Hour,
+                _ => Bucket::Minute,
+            };
             let local = tz.local(cur);
-            let minute = Bucket::Minute.start(local);
+            let start = bucket.start(local);
             let next = tz
-                .utc_end(cur, minute + Bucket::Minute.width_ms())
+                .utc_end(cur, start + bucket.width_ms())
                 .clamp(cur + 1, to);
             let ms = next - cur;
+            let metric = SeriesMetric::VoiceMs;
             self.add(
                 ViewKey::Series {
                     guild,
-                    metric: SeriesMetric::VoiceMs,
-                    minute,
+                    metric,
+                    bucket,
+                    start,
                 },
                 ms,
             );
@@ -147,11 +161,12 @@ impl Deltas {
             day_ms = match day_ms {
                 Some((d, total)) if d == day => Some((d, total + ms)),
                 Some((d, total)) => {
+                    let counter = Counter::VoiceMs;
                     self.add(
                         ViewKey::Member {
                             guild,
                             user,
-                            counter: Counter::VoiceMs,
+                            counter,
                             day: d,
                         },
                         total,
@@ -168,15 +183,71 @@ impl Deltas {
             cur = next;
         }
         if let Some((day, total)) = day_ms {
+            let counter = Counter::VoiceMs;
             self.add(
                 ViewKey::Member {
                     guild,
                     user,
-                    counter: Counter::VoiceMs,
+                    counter,
                     day,
                 },
                 total,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn voice_totals(deltas: &mut Deltas) -> (i64, i64, usize) {
+        let (mut member, mut series, mut keys) = (0, 0, 0);
+        for (key, amount) in deltas.drain() {
+            keys += 1;
+            match key {
+                ViewKey::Member { .. } => member += amount,
+                ViewKey::Series { .. } => series += amount,
+                _ => {}
+            }
+        }
+        (member, series, keys)
+    }
+
+    #[test]
+    fn voice_splits_exactly_and_stays_bounded_over_years() {
+        let paris: Timezone = "Europe/Paris".parse().unwrap();
+        for tz in [Timezone::Utc, paris] {
+            let mut deltas = Deltas::default();
+            let (from, to) = (1_000, 1_767_225_600_000 + 123_456);
+            deltas.voice(tz, 1, 2, from, to);
+            let (member, series, keys) = voice_totals(&mut deltas);
+            assert_eq!(member, to - from);
+            assert_eq!(series, to - from);
+            // Minutes for two days, hours for 35, days before: far from one key per minute.
+            assert!(keys < 200_000, "{keys} keys");
+        }
+    }
+
+    #[test]
+    fn short_voice_lands_in_minutes() {
+        let mut deltas = Deltas::default();
+        deltas.voice(Timezone::Utc, 1, 2, 30_000, 150_000);
+        let mut minutes: Vec<(i64, i64)> = deltas
+            .drain()
+            .filter_map(|(k, v)| match k {
+                ViewKey::Series {
+                    bucket: Bucket::Minute,
+                    start,
+                    ..
+                } => Some((start, v)),
+                _ => None,
+            })
+            .collect();
+        minutes.sort();
+        assert_eq!(
+            minutes,
+            vec![(0, 30_000), (60_000, 60_000), (120_000, 30_000)]
+        );
     }
 }

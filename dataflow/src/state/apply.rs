@@ -242,10 +242,20 @@ fn apply_change(
         ViewKey::Series {
             guild,
             metric,
-            minute,
+            bucket: grain,
+            start,
         } => {
-            set_point(published, guild, metric, Bucket::Minute, minute, total);
-            for bucket in [Bucket::Hour, Bucket::Day] {
+            // A point is kept at its grain and rolled up into the coarser buckets.
+            let coarser: &[Bucket] = match grain {
+                Bucket::Minute => {
+                    set_point(published, guild, metric, Bucket::Minute, start, total);
+                    &[Bucket::Hour, Bucket::Day]
+                }
+                Bucket::Hour => &[Bucket::Hour, Bucket::Day],
+                Bucket::Day => &[Bucket::Day],
+            };
+            let minute = start;
+            for &bucket in coarser {
                 add_point(
                     published,
                     guild,
