@@ -45,19 +45,22 @@ fn parse_shard_ids(
     let Some(spec) = spec else {
         return Ok(0..=total - 1);
     };
-    let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
-    let a: u32 = a
-        .trim()
-        .parse()
-        .with_context(|| format!("bad --shard-ids {spec:?}"))?;
-    let b: u32 = b
-        .trim()
-        .parse()
-        .with_context(|| format!("bad --shard-ids {spec:?}"))?;
-    if a > b || b >= total {
+    let range = parse_range(spec)?;
+    if range.is_empty() || *range.end() >= total {
         bail!("--shard-ids {spec} must lie within 0-{}", total - 1);
     }
-    Ok(a..=b)
+    Ok(range)
+}
+
+/// `A-B` or `A`, as shard ids.
+fn parse_range(spec: &str) -> anyhow::Result<std::ops::RangeInclusive<u32>> {
+    let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
+    let bound = |s: &str| -> anyhow::Result<u32> {
+        s.trim()
+            .parse()
+            .with_context(|| format!("bad --shard-ids {spec:?}"))
+    };
+    Ok(bound(a)?..=bound(b)?)
 }
 
 fn gateway_config(args: &ShardArgs, queue: IdentifyQueue) -> anyhow::Result<GatewayConfig> {
@@ -347,21 +350,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };
-    let shards = match args.shard_ids.as_deref() {
-        None => None,
-        Some(spec) => {
-            let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
-            let a: u32 = a
-                .trim()
-                .parse()
-                .with_context(|| format!("bad --shard-ids {spec:?}"))?;
-            let b: u32 = b
-                .trim()
-                .parse()
-                .with_context(|| format!("bad --shard-ids {spec:?}"))?;
-            Some(a..=b)
-        }
-    };
+    let shards = args.shard_ids.as_deref().map(parse_range).transpose()?;
     let counters = Arc::new(DecodeCounters::default());
     let ingest = Ingest::new(Arc::clone(&counters));
     let dataflow = start_dataflow(&args.dataflow)?;

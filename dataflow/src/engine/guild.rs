@@ -8,7 +8,7 @@ use super::Signal;
 use crate::automod::{AutomodState, CompiledAutomod};
 use crate::keys::{Counter, SeriesMetric, ViewKey};
 use crate::settings::GuildSettings;
-use guildflow_model::{EventBody, GuildInfo, MessageCreate};
+use guildflow_model::{EventBody, GuildInfo, MessageCreate, VoiceState};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -65,24 +65,7 @@ impl GuildState {
                 out.deltas
                     .activity(tz, guild, reaction.user.get(), Counter::Reactions, at, 1);
             }
-            EventBody::VoiceState(state) => {
-                let user = state.user.get();
-                if state.bot {
-                    self.bots.insert(user);
-                }
-                let channel = state.channel.map(|c| c.get());
-                let counted = !self.bots.contains(&user) && channel != self.afk_channel;
-                self.voice.apply(
-                    tz,
-                    guild,
-                    user,
-                    channel,
-                    counted,
-                    at,
-                    out.deltas,
-                    out.closed_voice,
-                );
-            }
+            EventBody::VoiceState(state) => self.voice_state(guild, state, at, out),
             EventBody::MemberAdd(member) => {
                 if member.bot {
                     self.bots.insert(member.user.get());
@@ -208,23 +191,29 @@ impl GuildState {
         self.voice
             .retain_present(tz, guild, &present, at, out.deltas, out.closed_voice);
         for state in &info.voice_states {
-            let user = state.user.get();
-            if state.bot {
-                self.bots.insert(user);
-            }
-            let channel = state.channel.map(|c| c.get());
-            let counted = !self.bots.contains(&user) && channel != self.afk_channel;
-            self.voice.apply(
-                tz,
-                guild,
-                user,
-                channel,
-                counted,
-                at,
-                out.deltas,
-                out.closed_voice,
-            );
+            self.voice_state(guild, state, at, out);
         }
+    }
+
+    /// A voice state (live, or listed by GUILD_CREATE): bots and the AFK channel do not count.
+    fn voice_state(&mut self, guild: u64, state: &VoiceState, at: i64, out: &mut Outputs<'_>) {
+        let user = state.user.get();
+        if state.bot {
+            self.bots.insert(user);
+        }
+        let channel = state.channel.map(|c| c.get());
+        let counted = !self.bots.contains(&user) && channel != self.afk_channel;
+        let tz = self.settings.timezone;
+        self.voice.apply(
+            tz,
+            guild,
+            user,
+            channel,
+            counted,
+            at,
+            out.deltas,
+            out.closed_voice,
+        );
     }
 
     /// XP total of a member (for level computation on reads).
