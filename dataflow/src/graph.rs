@@ -181,6 +181,12 @@ pub fn build(
                             let mut session = output.session(&*cap);
                             for (key, amount) in engine.deltas().drain() {
                                 session.give((GuildKey(key), time, amount));
+                                // Temporal filter: the key leaves differential's state once
+                                // its bucket is older than the retention; the read side
+                                // keeps what it needs (see `keys::ViewKey::expiry`).
+                                if let Some(expiry) = key.expiry(time) {
+                                    session.give((GuildKey(key), expiry, -amount));
+                                }
                             }
                         }
                         let signals = engine.take_signals();

@@ -137,7 +137,30 @@ pub enum ViewKey {
     },
 }
 
+/// How long a day, minute or activity key stays in differential after its bucket started.
+pub const RETENTION_MS: i64 = 2 * 86_400_000;
+
+/// Minimum life of a key after its last update, so a late update still finds its total.
+pub const GRACE_MS: u64 = 3_600_000;
+
 impl ViewKey {
+    /// When (dataflow time) an update made at `time` retires from differential's state, or
+    /// None for keys kept forever (member counts, favourite channels). Counters only grow, so
+    /// the read side recognises a retirement as a decrease and ignores it; without this, state
+    /// would grow by a key per member, day, minute and active hour forever.
+    pub fn expiry(&self, time: u64) -> Option<u64> {
+        let start = match self {
+            ViewKey::Member { day, .. } | ViewKey::Channel { day, .. } => *day,
+            ViewKey::Series { start, .. } | ViewKey::Active { start, .. } => *start,
+            ViewKey::ActiveCount { .. }
+            | ViewKey::MemberChannel { .. }
+            | ViewKey::Members { .. } => return None,
+        };
+        // Local starts are within ±14 h of UTC; the retention dwarfs that.
+        let by_bucket = u64::try_from(start.saturating_add(RETENTION_MS)).unwrap_or(0);
+        Some(by_bucket.max(time.saturating_add(GRACE_MS)))
+    }
+
     /// The guild of the key (the exchange key of the dataflow).
     pub const fn guild(&self) -> u64 {
         match self {

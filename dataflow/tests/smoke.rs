@@ -123,3 +123,50 @@ fn automod_fires_through_the_dataflow() {
     let page = published.leaderboard(guild, Metric::Messages, Period::All, 0, 10);
     assert_eq!(page.entries[0].value, 10);
 }
+
+#[test]
+fn keys_retiring_from_differential_leave_the_views_intact() {
+    use guildflow_model::{ChannelId, EventBody, GuildId, MessageCreate, MessageId, UserId};
+    let guild = 81_384_788_765_712_384u64;
+    let day = 86_400_000i64;
+    let start = 1_767_225_600_000i64;
+    let message = |i: u64, at: i64| Event {
+        at,
+        shard: 0,
+        seq: i + 1,
+        body: EventBody::MessageCreate(Box::new(MessageCreate {
+            guild: Some(GuildId(guild)),
+            channel: ChannelId(7),
+            message: MessageId((((at - 1_420_070_400_000) as u64) << 22) + i),
+            author: UserId(42),
+            author_bot: false,
+            webhook: false,
+            author_roles: Box::new([]),
+            content: "hi".into(),
+            mention_users: 0,
+            mention_roles: 0,
+            mention_everyone: false,
+            attachments: 0,
+            embeds: 0,
+        })),
+    };
+    let mut dataflow = Dataflow::start(DataflowConfig {
+        workers: 1,
+        ..DataflowConfig::default()
+    })
+    .unwrap();
+    // Day 0, then day 4: day 0's keys retire from differential (after 2 days) in between.
+    dataflow.push(vec![message(0, start + 1000)]);
+    dataflow.push(vec![message(1, start + 4 * day + 1000)]);
+    let state = dataflow.finish().unwrap();
+    let published = state.read();
+    let all = published.leaderboard(guild, Metric::Messages, Period::All, 0, 10);
+    assert_eq!(all.entries[0].value, 2);
+    let today = published.leaderboard(guild, Metric::Messages, Period::Day, 0, 10);
+    assert_eq!(today.entries[0].value, 1);
+    let stats = published.guild_stats(guild);
+    let daily: i64 = stats.messages_daily.iter().map(|p| p.value).sum();
+    assert_eq!(daily, 2, "{:?}", stats.messages_daily);
+    let member = published.member_stats(guild, 42);
+    assert_eq!(member.daily.iter().map(|(_, d)| d[0]).sum::<i64>(), 2);
+}

@@ -166,6 +166,11 @@ fn apply_change(
     scores: &mut Scores,
 ) {
     let Change { key, total, delta } = change;
+    // Counters only grow: a decrease is a key retiring from differential (`ViewKey::expiry`),
+    // not a change of the statistic. Member counts can go down; they never retire.
+    if delta < 0 && !matches!(key, ViewKey::Members { .. }) {
+        return;
+    }
     match key {
         ViewKey::Member {
             guild,
