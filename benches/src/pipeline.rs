@@ -3,7 +3,8 @@
 //! offered loads.
 //!
 //! Stages on the same corpus in the same run: `decode` (raw frames -> events), `dataflow`
-//! (events -> published views), and `decode+dataflow`. Latency: a feeder pushes events stamped
+//! (events -> published views), `decode+dataflow`, and `hashmap baseline` (the same engine and
+//! read side in one thread, a hash map in place of timely/differential: issue 6's baseline b). Latency: a feeder pushes events stamped
 //! with wall-clock `at` at the offered rate in 1 ms batches; a watcher records, per batch, the
 //! time until the published watermark covers it (the moment an API read or a websocket
 //! subscriber sees the change).
@@ -136,6 +137,72 @@ fn run_dataflow(events: Vec<Event>, workers: usize) -> anyhow::Result<(f64, usiz
     Ok((rate, members))
 }
 
+/// Baseline (b) of issue 6: the same views from the same engine, accumulated in a hash map in a
+/// single pass and applied to the same read side, without timely or differential: the
+/// practical upper bound of this design on one core.
+fn run_hashmap_baseline(events: Vec<Event>) -> f64 {
+    use guildflow_dataflow::engine::dedup::FrameDedup;
+    use guildflow_dataflow::engine::{Engine, EngineConfig};
+    use guildflow_dataflow::graph::Change;
+    use guildflow_dataflow::keys::ViewKey;
+    use guildflow_dataflow::state::StatsState;
+    let n = events.len();
+    let started = Instant::now();
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut dedup = FrameDedup::default();
+    let state = StatsState::new();
+    let mut totals: foldhash::HashMap<ViewKey, i64> = foldhash::HashMap::default();
+    let flush = |engine: &mut Engine, totals: &mut foldhash::HashMap<ViewKey, i64>| {
+        let mut changes = Vec::new();
+        let deltas: Vec<(ViewKey, i64)> = engine.deltas().drain().collect();
+        for (key, amount) in deltas {
+            let total = totals.entry(key).or_insert(0);
+            let was = *total;
+            *total += amount;
+            let now = *total;
+            if let ViewKey::Active {
+                guild,
+                bucket,
+                start,
+                ..
+            } = key
+            {
+                if was == 0 && now > 0 {
+                    let count_key = ViewKey::ActiveCount {
+                        guild,
+                        bucket,
+                        start,
+                    };
+                    let count = totals.entry(count_key).or_insert(0);
+                    *count += 1;
+                    changes.push(Change {
+                        key: count_key,
+                        total: *count,
+                        delta: 1,
+                    });
+                }
+                continue;
+            }
+            changes.push(Change {
+                key,
+                total: now,
+                delta: amount,
+            });
+        }
+        let _ = engine.take_signals();
+        state.apply_changes(changes, engine.watermark());
+    };
+    for chunk in events.chunks(4096) {
+        let mut batch: Vec<Event> = chunk.iter().filter(|e| dedup.admit(e)).cloned().collect();
+        engine.apply_batch(&mut batch);
+        flush(&mut engine, &mut totals);
+    }
+    let watermark = engine.watermark();
+    engine.advance_to(watermark);
+    flush(&mut engine, &mut totals);
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
 fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -176,6 +243,16 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
         runs_events_per_sec: rates,
     });
     let decoded = decode_all(&raw);
+    let mut rates = Vec::new();
+    for _ in 0..runs {
+        rates.push(run_hashmap_baseline(decoded.clone()));
+    }
+    stages.push(StageResult {
+        stage: "hashmap baseline".into(),
+        workers: 1,
+        median_events_per_sec: median(&rates),
+        runs_events_per_sec: rates,
+    });
     for workers in [1usize, 2] {
         let mut rates = Vec::new();
         for _ in 0..runs {
@@ -204,11 +281,21 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
             runs_events_per_sec: rates,
         });
     }
-    println!("{:<18} {:>8} {:>14}", "stage", "workers", "events/s");
+    let baseline = stages
+        .iter()
+        .find(|s| s.stage == "hashmap baseline")
+        .map_or(1.0, |s| s.median_events_per_sec);
+    println!(
+        "{:<18} {:>8} {:>14} {:>16}",
+        "stage", "workers", "events/s", "vs baseline (b)"
+    );
     for s in &stages {
         println!(
-            "{:<18} {:>8} {:>14.0}",
-            s.stage, s.workers, s.median_events_per_sec
+            "{:<18} {:>8} {:>14.0} {:>15.2}x",
+            s.stage,
+            s.workers,
+            s.median_events_per_sec,
+            s.median_events_per_sec / baseline
         );
     }
     let mut latency = Vec::new();

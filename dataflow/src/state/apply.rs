@@ -73,24 +73,7 @@ pub(super) fn run(
                     let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
                     for time in ready {
                         if let Some(totals) = pending.remove(&time) {
-                            // A member's score depends on three counters: rank it once per time.
-                            let mut scores = Scores::default();
-                            for change in totals {
-                                apply_change(&mut published, change, &mut touched, &mut scores);
-                            }
-                            for ((guild, user, period), (start, score)) in scores {
-                                board_set(
-                                    &mut published,
-                                    guild,
-                                    Metric::Score,
-                                    period,
-                                    start,
-                                    user,
-                                    score,
-                                    &mut touched,
-                                );
-                            }
-                            published.applied_times += 1;
+                            apply_time(&mut published, totals, &mut touched);
                         }
                     }
                     published.level_ups = level_ups;
@@ -154,6 +137,32 @@ fn period_start(period: Period, day: i64) -> i64 {
         Period::All => 0,
         _ => period.range(day).0,
     }
+}
+
+/// Applies the changes of one whole dataflow time.
+pub(super) fn apply_time(
+    published: &mut Published,
+    changes: Vec<Change>,
+    touched: &mut HashSet<(u64, Metric, Period)>,
+) {
+    // A member's score depends on three counters: rank it once per time.
+    let mut scores = Scores::default();
+    for change in changes {
+        apply_change(published, change, touched, &mut scores);
+    }
+    for ((guild, user, period), (start, score)) in scores {
+        board_set(
+            published,
+            guild,
+            Metric::Score,
+            period,
+            start,
+            user,
+            score,
+            touched,
+        );
+    }
+    published.applied_times += 1;
 }
 
 /// Score updates waiting for the end of a time: (guild, user, period) -> (start, score).

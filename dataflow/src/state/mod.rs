@@ -89,6 +89,15 @@ impl StatsState {
         self.subscribers.subscribe(guild)
     }
 
+    /// Applies one time's changes directly, at `watermark` (the hand-written baseline of the
+    /// bench harness feeds the read side this way, without the dataflow).
+    pub fn apply_changes(&self, changes: Vec<crate::graph::Change>, watermark: i64) {
+        let mut touched = Default::default();
+        let mut published = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        apply::apply_time(&mut published, changes, &mut touched);
+        published.watermark = Some(watermark);
+    }
+
     /// Runs the applier until every worker's output channel closes. `workers` is the number of
     /// local workers; `max_at` reads the largest event time fed so far.
     pub fn run_applier(
