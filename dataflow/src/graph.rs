@@ -137,6 +137,8 @@ pub fn build(
                     let mut stash: BTreeMap<u64, Vec<Input>> = BTreeMap::new();
                     // The largest watermark the feeders broadcast.
                     let mut watermark = i64::MIN;
+                    // Retirements by due time, summed per key.
+                    let mut retire: BTreeMap<u64, HashMap<ViewKey, i64>> = BTreeMap::new();
                     // Held at or below every stashed time and the frontier; all output goes out
                     // at its time, so one activation is one differential time.
                     let mut held = Some(default_cap);
@@ -176,16 +178,31 @@ pub fn build(
                             // Input closed: open voice sessions count up to the watermark.
                             engine.advance_to(engine.watermark());
                         }
-                        if !engine.deltas().is_empty() {
-                            let time = *cap.time();
+                        let time = *cap.time();
+                        // Keys retire from differential's state once their bucket is older
+                        // than the retention (the read side keeps what it needs, see
+                        // `keys::ViewKey::expiry`). Retirements wait here, summed per key,
+                        // rather than as future-timed updates in differential's batchers,
+                        // which would rescan them at every frontier advance.
+                        let due: Vec<u64> = match bound {
+                            Some(bound) => retire.range(..bound).map(|(t, _)| *t).collect(),
+                            // Input closed: nothing retires, the run is over.
+                            None => Vec::new(),
+                        };
+                        if !engine.deltas().is_empty() || !due.is_empty() {
                             let mut session = output.session(&*cap);
                             for (key, amount) in engine.deltas().drain() {
                                 session.give((GuildKey(key), time, amount));
-                                // Temporal filter: the key leaves differential's state once
-                                // its bucket is older than the retention; the read side
-                                // keeps what it needs (see `keys::ViewKey::expiry`).
                                 if let Some(expiry) = key.expiry(time) {
-                                    session.give((GuildKey(key), expiry, -amount));
+                                    *retire.entry(expiry).or_default().entry(key).or_insert(0) -=
+                                        amount;
+                                }
+                            }
+                            for at in due {
+                                for (key, amount) in retire.remove(&at).into_iter().flatten() {
+                                    if amount != 0 {
+                                        session.give((GuildKey(key), time, amount));
+                                    }
                                 }
                             }
                         }
