@@ -3,6 +3,7 @@
 //! `store`, `queries` and `api` consume them.
 
 pub mod event;
+pub mod frame;
 pub mod id;
 pub mod metric;
 pub mod period;
@@ -11,6 +12,7 @@ pub use event::{
     ChannelInfo, ChannelKind, Event, EventBody, EventKind, GuildInfo, MemberInfo, MessageCreate,
     MessageRef, MessageUpdate, Reaction, RoleInfo, VoiceState,
 };
+pub use frame::RawFrame;
 pub use id::{ChannelId, EmojiId, GuildId, MessageId, RoleId, UserId};
 pub use metric::Metric;
 pub use period::{Bucket, Period};

@@ -18,12 +18,4 @@ pub mod simulator;
 pub mod workload;
 
 /// One frame exactly as a shard received it, the unit handed from shards to the pipeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFrame {
-    /// Shard id.
-    pub shard: u32,
-    /// Receive time, Unix milliseconds.
-    pub at: i64,
-    /// The websocket text message (gateway JSON).
-    pub text: String,
-}
+pub use guildflow_model::RawFrame;

@@ -1,5 +1,10 @@
-//! Durable storage of every raw event: write-ahead log, Parquet and the PostgreSQL/TimescaleDB sink, and crash recovery.
+//! Durable storage of every raw event.
 //!
-//! This crate is the seat of that layer in the workspace; its implementation is tracked by
-//! issue 4 and has not landed yet. It depends only on `guildflow-model` so data keeps
-//! flowing one way: shards -> dataflow -> (store, api); queries read store and state.
+//! - [`wal`]: the write-ahead log, where every raw frame is made durable first: CRC-framed
+//!   records in size-bounded segment files, an fsync policy, and recovery that truncates a
+//!   torn tail and skips corrupt records while keeping the valid ones after them.
+//!
+//! Parquet files, the PostgreSQL/TimescaleDB sink, durable shard progress and rebuilding the
+//! dataflow from the store are the rest of issue 4 and build on this log.
+
+pub mod wal;
