@@ -129,9 +129,11 @@ impl ShardTask {
                     };
                     match message {
                         Ok(Message::Text(text)) => {
-                            self.observe(&shard, &text);
-                            let (op, _, _) = GatewayEventDeserializer::from_json(&text)
+                            // One envelope scan per frame serves both the registry and the
+                            // dispatch test.
+                            let (op, _, t) = GatewayEventDeserializer::from_json(&text)
                                 .map_or((u8::MAX, None, None), |d| d.into_parts());
+                            self.observe(&shard, t.as_deref());
                             if op != 0 {
                                 continue;
                             }
@@ -179,21 +181,19 @@ impl ShardTask {
     }
 
     /// Registry bookkeeping for a received text message.
-    fn observe(&self, shard: &Shard<super::IdentifyQueue>, text: &str) {
-        let t = GatewayEventDeserializer::from_json(text)
-            .and_then(|d| d.event_type().map(str::to_owned));
+    fn observe(&self, shard: &Shard<super::IdentifyQueue>, t: Option<&str>) {
         let latency = shard
             .latency()
             .recent()
             .first()
             .map(|d| d.as_secs_f64() * 1000.0);
-        let session = shard.session().map(|s| (s.id().to_owned(), s.sequence()));
+        let session = shard.session();
         self.entry.update(|s| {
             s.phase = phase_of(shard.state());
             if latency.is_some() {
                 s.heartbeat_latency_ms = latency;
             }
-            match t.as_deref() {
+            match t {
                 Some("READY") => {
                     s.identifies += 1;
                     s.guilds = 0;
@@ -203,11 +203,12 @@ impl ShardTask {
                 Some("GUILD_DELETE") => s.guilds = s.guilds.saturating_sub(1),
                 _ => {}
             }
-            if let Some((id, seq)) = session {
-                if s.session_id.as_deref() != Some(id.as_str()) {
-                    s.session_id = Some(id);
+            if let Some(session) = session {
+                // Allocates only when the session changes, not per frame.
+                if s.session_id.as_deref() != Some(session.id()) {
+                    s.session_id = Some(session.id().to_owned());
                 }
-                s.sequence = Some(seq);
+                s.sequence = Some(session.sequence());
             }
         });
     }
