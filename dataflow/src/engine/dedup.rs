@@ -6,8 +6,9 @@
 //! - [`MessageIds`]: MESSAGE_CREATE counts once per message id. Ids are kept for a horizon of
 //!   event time (message ids carry their creation time), so memory stays bounded.
 
+use foldhash::{HashMap, HashSet};
 use guildflow_model::{Event, EventBody};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Sequence numbers older than this below a shard's highest are treated as already seen.
 const SEQ_WINDOW: u64 = 1 << 16;

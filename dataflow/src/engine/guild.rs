@@ -8,8 +8,8 @@ use super::Signal;
 use crate::automod::{AutomodState, CompiledAutomod};
 use crate::keys::{Counter, SeriesMetric, ViewKey};
 use crate::settings::GuildSettings;
+use foldhash::{HashMap, HashSet};
 use guildflow_model::{EventBody, GuildInfo, MessageCreate, VoiceState};
-use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Xp {

@@ -10,10 +10,10 @@ pub mod voice;
 use crate::automod::{AutomodAction, AutomodConfig};
 use crate::settings::GuildSettings;
 use deltas::Deltas;
+use foldhash::HashMap;
 use guild::{GuildState, Outputs};
 use guildflow_model::Event;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use voice::ClosedVoiceSession;
 
 /// Something the views do not hold but downstream wants: level-ups (role rewards), closed

@@ -5,8 +5,8 @@
 
 use super::deltas::Deltas;
 use crate::timezone::Timezone;
+use foldhash::HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// One open voice session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
