@@ -84,9 +84,12 @@ pub struct RunArgs {
     /// API listen address (lands with the API).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Data directory.
+    /// Data directory (write-ahead log, shard progress).
     #[arg(long, default_value = "./data")]
     pub data: PathBuf,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use crate::cli::{
     SimulateArgs,
 };
 use crate::console;
+use crate::durable::Durable;
 use crate::pipeline::{self, DataflowSink, EventSink, FRAME_QUEUE};
 use anyhow::{bail, Context};
 use guildflow_dataflow::runtime::{Cluster, Dataflow, DataflowConfig};
@@ -12,7 +13,7 @@ use guildflow_dataflow::state::StatsState;
 use guildflow_model::{Metric, Period};
 use guildflow_shards::capture::{CaptureReader, CaptureWriter};
 use guildflow_shards::decode::DecodeCounters;
-use guildflow_shards::gateway::{GatewayConfig, IdentifyQueue, ShardSet};
+use guildflow_shards::gateway::{GatewayConfig, IdentifyQueue, ResumePoint, ShardSet};
 use guildflow_shards::ingest::Ingest;
 use guildflow_shards::registry::ShardRegistry;
 use guildflow_shards::simulator::{FeedConfig, SimulatorConfig, SimulatorHandle};
@@ -87,11 +88,32 @@ fn discord_queue(args: &ShardArgs) -> IdentifyQueue {
 
 /// Live shards into the pipeline until Ctrl-C, a duration, or every shard ending.
 async fn live(
-    config: GatewayConfig,
+    mut config: GatewayConfig,
     dataflow: Dataflow,
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
+    data: Option<(&std::path::Path, Resume)>,
 ) -> anyhow::Result<()> {
+    let durable = match data {
+        Some((dir, resume)) => {
+            let durable = Durable::open(dir)?;
+            if resume == Resume::FromProgress {
+                for (shard, p) in &durable.progress().shards {
+                    tracing::info!(shard, session = %p.session_id, seq = p.sequence, "resuming from stored progress");
+                    config.resume.insert(
+                        *shard,
+                        ResumePoint {
+                            session_id: p.session_id.clone(),
+                            sequence: p.sequence,
+                            resume_url: p.resume_url.clone(),
+                        },
+                    );
+                }
+            }
+            Some(durable)
+        }
+        None => None,
+    };
     let state = dataflow.state();
     let sink = DataflowSink::new(dataflow);
     let registry = ShardRegistry::new();
@@ -103,6 +125,7 @@ async fn live(
         Ingest::new(Arc::clone(&counters)),
         sink,
         record,
+        durable,
     ));
     let report = tokio::spawn(console::report(
         Arc::clone(&counters),
@@ -191,6 +214,15 @@ fn print_top(state: &StatsState) {
     }
 }
 
+/// Whether a live run resumes its shards from the data directory's stored progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resume {
+    /// Resume each shard's stored session (production: the gateway replays what is missed).
+    FromProgress,
+    /// Identify afresh (the demo's simulated gateway is new every run).
+    Fresh,
+}
+
 /// Resolves when every shard has ended by itself (fatal closes).
 async fn wait_all(registry: &ShardRegistry) {
     use guildflow_shards::registry::ShardPhase;
@@ -204,6 +236,7 @@ async fn wait_all(registry: &ShardRegistry) {
 }
 
 async fn run_live(args: RunArgs) -> anyhow::Result<()> {
+    let _ = &args.listen;
     if args.postgres.is_some() {
         tracing::warn!("--postgres is accepted but the PostgreSQL sink has not landed yet");
     }
@@ -211,7 +244,14 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
     let dataflow = start_dataflow(&args.dataflow)?;
-    live(config, dataflow, None, None).await
+    live(
+        config,
+        dataflow,
+        None,
+        args.duration,
+        Some((&args.data, Resume::FromProgress)),
+    )
+    .await
 }
 
 async fn record(args: RecordArgs) -> anyhow::Result<()> {
@@ -230,6 +270,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<()> {
         dataflow,
         Some(CaptureWriter::new(writer)),
         args.duration,
+        None,
     )
     .await?;
     eprintln!("capture written to {}", args.out.display());
@@ -295,7 +336,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         resume: HashMap::new(),
     };
     let dataflow = start_dataflow(&args.dataflow)?;
-    let result = live(config, dataflow, None, args.duration).await;
+    let result = live(
+        config,
+        dataflow,
+        None,
+        args.duration,
+        Some((&args.data, Resume::Fresh)),
+    )
+    .await;
     sim.shutdown();
     result
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod console;
+mod durable;
 mod pipeline;
 
 use clap::Parser;

@@ -1,5 +1,6 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
+use crate::durable::Durable;
 use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::Event;
 use guildflow_shards::capture::CaptureWriter;
@@ -68,21 +69,35 @@ pub async fn drain_live<S: EventSink>(
     ingest: Ingest,
     mut sink: S,
     mut record: Option<CaptureWriter<Box<dyn Write + Send>>>,
-) -> std::io::Result<S> {
+    mut durable: Option<Durable>,
+) -> anyhow::Result<S> {
     let mut batch = Vec::with_capacity(1024);
     while frames.recv_many(&mut batch, 1024).await > 0 {
+        // Durable first: the log holds every raw frame before anything is derived from it.
+        if let Some(durable) = durable.as_mut() {
+            durable.append(&batch)?;
+        }
         for frame in batch.drain(..) {
             if let Some(writer) = record.as_mut() {
                 writer.write(&frame)?;
             }
             if let Some(event) = ingest.frame(&frame, None) {
+                if let Some(durable) = durable.as_mut() {
+                    durable.observe(&event);
+                }
                 sink.accept(event);
             }
         }
         sink.flush();
+        if let Some(durable) = durable.as_mut() {
+            durable.checkpoint(false)?;
+        }
     }
     if let Some(writer) = record.as_mut() {
         writer.flush()?;
+    }
+    if let Some(durable) = durable.as_mut() {
+        durable.checkpoint(true)?;
     }
     Ok(sink)
 }

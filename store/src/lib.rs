@@ -4,7 +4,11 @@
 //!   records in size-bounded segment files, an fsync policy, and recovery that truncates a
 //!   torn tail and skips corrupt records while keeping the valid ones after them.
 //!
-//! Parquet files, the PostgreSQL/TimescaleDB sink, durable shard progress and rebuilding the
-//! dataflow from the store are the rest of issue 4 and build on this log.
+//! - [`progress`]: per shard, the gateway session and last durably stored sequence, written
+//!   only after the log made those frames durable; a restart resumes from it.
+//!
+//! Parquet files, the PostgreSQL/TimescaleDB sink and rebuilding the dataflow from the store
+//! are the rest of issue 4 and build on these.
 
+pub mod progress;
 pub mod wal;
