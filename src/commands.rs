@@ -94,7 +94,7 @@ async fn live(
     duration: Option<u64>,
     data: Option<(&std::path::Path, Resume)>,
 ) -> anyhow::Result<()> {
-    let durable = match data {
+    let mut durable = match data {
         Some((dir, resume)) => {
             let durable = Durable::open(dir)?;
             if resume == Resume::FromProgress {
@@ -115,9 +115,26 @@ async fn live(
         None => None,
     };
     let state = dataflow.state();
-    let sink = DataflowSink::new(dataflow);
+    let mut sink = DataflowSink::new(dataflow);
     let registry = ShardRegistry::new();
     let counters = Arc::new(DecodeCounters::default());
+    if let (Some(durable), Some((_, Resume::FromProgress))) = (durable.as_mut(), data) {
+        // The views are rebuilt from every stored frame before the shards resume after them.
+        let started = Instant::now();
+        let ingest = Ingest::new(Arc::clone(&counters));
+        let frames = durable.stored_frames()?;
+        for frame in &frames {
+            if let Some(event) = ingest.frame(frame, None) {
+                sink.accept(event);
+            }
+        }
+        sink.flush();
+        eprintln!(
+            "rebuilt the views from {} stored frames in {:.2}s",
+            frames.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     let (tx, rx) = mpsc::channel(FRAME_QUEUE);
     let shards = ShardSet::start(config, registry.clone(), tx)?;
     let drain = tokio::spawn(pipeline::drain_live(

@@ -52,6 +52,11 @@ impl Durable {
         &self.pending
     }
 
+    /// Every frame in the log, oldest first (the views are rebuilt from them at start).
+    pub fn stored_frames(&mut self) -> anyhow::Result<Vec<RawFrame>> {
+        Ok(self.wal.read_from(0)?.into_iter().map(|(_, f)| f).collect())
+    }
+
     /// Appends frames to the log.
     pub fn append(&mut self, frames: &[RawFrame]) -> anyhow::Result<()> {
         self.wal.append(frames)?;

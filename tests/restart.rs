@@ -1,6 +1,6 @@
-//! A restart resumes the gateway sessions from the stored progress: two `guildflow run`s
-//! against one simulator leave in the write-ahead log one READY per shard and every sequence
-//! number exactly once, in order, across the restart.
+//! A restart rebuilds the views from the stored frames and resumes the gateway sessions from
+//! the stored progress: two `guildflow run`s against one simulator leave in the write-ahead log
+//! one READY per shard and every sequence number exactly once, in order, across the restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -66,8 +66,18 @@ fn a_restart_resumes_every_shard_without_gap_or_repeat() {
             "{progress}"
         );
     }
+    let stored = Wal::open(&dir.join("wal"), WalConfig::default())
+        .unwrap()
+        .read_from(0)
+        .unwrap()
+        .len();
     let second = run("3");
     assert!(second.contains("resuming from stored progress"), "{second}");
+    // The views start from everything stored, not from zero.
+    assert!(
+        second.contains(&format!("rebuilt the views from {stored} stored frames")),
+        "{second}"
+    );
     let _ = simulator.kill();
     let _ = simulator.wait();
 
