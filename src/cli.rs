@@ -90,6 +90,9 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long)]
     pub duration: Option<u64>,
+    /// Write every leaderboard as JSON here when stopping.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

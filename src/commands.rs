@@ -93,7 +93,7 @@ async fn live(
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
     data: Option<(&std::path::Path, Resume)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<StatsState> {
     let mut durable = match data {
         Some((dir, resume)) => {
             let durable = Durable::open(dir)?;
@@ -178,7 +178,7 @@ async fn live(
         duplicates
     );
     print_top(&state);
-    Ok(())
+    Ok(state)
 }
 
 /// Starts the dataflow as the arguments say (threads, or a cluster process).
@@ -261,14 +261,19 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
     let dataflow = start_dataflow(&args.dataflow)?;
-    live(
+    let state = live(
         config,
         dataflow,
         None,
         args.duration,
         Some((&args.data, Resume::FromProgress)),
     )
-    .await
+    .await?;
+    if let Some(path) = &args.dump {
+        std::fs::write(path, dump(&state)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 async fn record(args: RecordArgs) -> anyhow::Result<()> {
@@ -362,7 +367,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await;
     sim.shutdown();
-    result
+    result.map(|_| ())
 }
 
 async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {

@@ -50,6 +50,8 @@ fn a_restart_resumes_every_shard_without_gap_or_repeat() {
             .arg(format!("ws://127.0.0.1:{port}"))
             .arg("--data")
             .arg(&dir)
+            .arg("--dump")
+            .arg(dir.join("live.json"))
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -106,5 +108,36 @@ fn a_restart_resumes_every_shard_without_gap_or_repeat() {
     assert_eq!(readies.get(&0), Some(&1));
     assert_eq!(readies.get(&1), Some(&1));
     assert_eq!(resumed, 2, "both shards resumed");
+
+    // The restarted run ends exactly where one pass over the same frames does.
+    let capture = dir.join("stored.jsonl");
+    let file = std::fs::File::create(&capture).unwrap();
+    let mut writer = guildflow_shards::capture::CaptureWriter::new(file);
+    for (_, frame) in &frames {
+        writer.write(frame).unwrap();
+    }
+    writer.flush().unwrap();
+    drop(writer);
+    let out = guildflow()
+        .arg("replay")
+        .arg(&capture)
+        .arg("--dump")
+        .arg(dir.join("replayed.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+    };
+    let (live, replayed) = (read("live.json"), read("replayed.json"));
+    assert!(live.as_object().is_some_and(|o| !o.is_empty()));
+    assert_eq!(
+        live, replayed,
+        "the restarted run and one pass over its frames differ"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
