@@ -92,23 +92,22 @@ async fn live(
     dataflow: Dataflow,
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
-    data: Option<(&std::path::Path, Resume)>,
+    data: Option<&std::path::Path>,
 ) -> anyhow::Result<StatsState> {
     let mut durable = match data {
-        Some((dir, resume)) => {
+        Some(dir) => {
             let durable = Durable::open(dir)?;
-            if resume == Resume::FromProgress {
-                for (shard, p) in &durable.progress().shards {
-                    tracing::info!(shard, session = %p.session_id, seq = p.sequence, "resuming from stored progress");
-                    config.resume.insert(
-                        *shard,
-                        ResumePoint {
-                            session_id: p.session_id.clone(),
-                            sequence: p.sequence,
-                            resume_url: p.resume_url.clone(),
-                        },
-                    );
-                }
+            // Each shard resumes its stored session; the gateway replays what was not stored.
+            for (shard, p) in &durable.progress().shards {
+                tracing::info!(shard, session = %p.session_id, seq = p.sequence, "resuming from stored progress");
+                config.resume.insert(
+                    *shard,
+                    ResumePoint {
+                        session_id: p.session_id.clone(),
+                        sequence: p.sequence,
+                        resume_url: p.resume_url.clone(),
+                    },
+                );
             }
             Some(durable)
         }
@@ -118,7 +117,7 @@ async fn live(
     let mut sink = DataflowSink::new(dataflow);
     let registry = ShardRegistry::new();
     let counters = Arc::new(DecodeCounters::default());
-    if let (Some(durable), Some((_, Resume::FromProgress))) = (durable.as_mut(), data) {
+    if let Some(durable) = durable.as_mut() {
         // The views are rebuilt from every stored frame before the shards resume after them.
         let started = Instant::now();
         let ingest = Ingest::new(Arc::clone(&counters));
@@ -231,15 +230,6 @@ fn print_top(state: &StatsState) {
     }
 }
 
-/// Whether a live run resumes its shards from the data directory's stored progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Resume {
-    /// Resume each shard's stored session (production: the gateway replays what is missed).
-    FromProgress,
-    /// Identify afresh (the demo's simulated gateway is new every run).
-    Fresh,
-}
-
 /// Resolves when every shard has ended by itself (fatal closes).
 async fn wait_all(registry: &ShardRegistry) {
     use guildflow_shards::registry::ShardPhase;
@@ -261,14 +251,7 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
     let dataflow = start_dataflow(&args.dataflow)?;
-    let state = live(
-        config,
-        dataflow,
-        None,
-        args.duration,
-        Some((&args.data, Resume::FromProgress)),
-    )
-    .await?;
+    let state = live(config, dataflow, None, args.duration, Some(&args.data)).await?;
     if let Some(path) = &args.dump {
         std::fs::write(path, dump(&state)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -363,7 +346,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         dataflow,
         None,
         args.duration,
-        Some((&args.data, Resume::Fresh)),
+        // The simulated gateway is new every run and, until the store prunes its log into
+        // Parquet (issue 4), keeping its traffic would only fill the disk.
+        None,
     )
     .await;
     sim.shutdown();
