@@ -46,6 +46,16 @@ pub enum SeriesMetric {
 }
 
 impl SeriesMetric {
+    /// Every series metric.
+    pub const ALL: [SeriesMetric; 6] = [
+        SeriesMetric::Messages,
+        SeriesMetric::Reactions,
+        SeriesMetric::VoiceMs,
+        SeriesMetric::Joins,
+        SeriesMetric::Leaves,
+        SeriesMetric::ActiveMembers,
+    ];
+
     /// Name used in the API.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -12,7 +12,7 @@ use crate::graph::{self, Input};
 use crate::settings::GuildSettings;
 use crate::state::StatsState;
 use guildflow_model::Event;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -79,7 +79,7 @@ pub struct Dataflow {
     state: StatsState,
     dedup: FrameDedup,
     max_at: Arc<AtomicI64>,
-    events: Arc<AtomicU64>,
+    events: u64,
     epoch: u64,
     next: usize,
     /// Workers in the whole cluster (the watermark goes to each).
@@ -191,7 +191,7 @@ impl Dataflow {
             state,
             dedup: FrameDedup::default(),
             max_at,
-            events: Arc::new(AtomicU64::new(0)),
+            events: 0,
             epoch: 0,
             next: 0,
             peers: (workers * config.cluster.as_ref().map_or(1, |c| c.addresses.len())) as u64,
@@ -205,7 +205,7 @@ impl Dataflow {
 
     /// Events admitted (after de-duplication).
     pub fn events(&self) -> u64 {
-        self.events.load(Ordering::Relaxed)
+        self.events
     }
 
     /// Frames dropped as (shard, session, seq) repeats.
@@ -226,7 +226,7 @@ impl Dataflow {
             items.push((time_of(event.at).max(self.epoch), Input::Event(event)));
         }
         items.sort_by_key(|(time, _)| *time);
-        self.events.fetch_add(items.len() as u64, Ordering::Relaxed);
+        self.events += items.len() as u64;
         if let Some(&(time, _)) = items.last() {
             for route in 0..self.peers {
                 items.push((time, Input::Watermark { at: max_at, route }));

@@ -209,14 +209,7 @@ fn render(p: &Published, world: &World) -> Value {
             }
         }
         let mut series = Map::new();
-        for metric in [
-            SeriesMetric::Messages,
-            SeriesMetric::Reactions,
-            SeriesMetric::VoiceMs,
-            SeriesMetric::Joins,
-            SeriesMetric::Leaves,
-            SeriesMetric::ActiveMembers,
-        ] {
+        for metric in SeriesMetric::ALL {
             let points: Vec<Value> = p
                 .series(guild, metric, Bucket::Day)
                 .iter()

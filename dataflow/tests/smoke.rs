@@ -63,10 +63,35 @@ fn one_and_two_workers_agree() {
     assert_eq!(one, two);
 }
 
+/// A counted message `i` of member 42 at `at` (its id carries `at`, as Discord's do).
+fn message(guild: u64, i: u64, at: i64) -> Event {
+    use guildflow_model::{ChannelId, EventBody, GuildId, MessageCreate, MessageId, UserId};
+    Event {
+        at,
+        shard: 0,
+        seq: i + 1,
+        body: EventBody::MessageCreate(Box::new(MessageCreate {
+            guild: Some(GuildId(guild)),
+            channel: ChannelId(7),
+            message: MessageId((((at - 1_420_070_400_000) as u64) << 22) + i),
+            author: UserId(42),
+            author_bot: false,
+            webhook: false,
+            author_roles: Box::new([]),
+            content: format!("hello {i}").into(),
+            mention_users: 0,
+            mention_roles: 0,
+            mention_everyone: false,
+            attachments: 0,
+            embeds: 0,
+        })),
+    }
+}
+
 #[test]
 fn automod_fires_through_the_dataflow() {
     use guildflow_dataflow::automod::{ActionKind, AutomodConfig};
-    use guildflow_model::{ChannelId, EventBody, GuildId, MessageCreate, MessageId, UserId};
+    use guildflow_model::{GuildId, UserId};
 
     let guild = 81_384_788_765_712_384u64;
     let mut dataflow = Dataflow::start(DataflowConfig {
@@ -86,26 +111,7 @@ fn automod_fires_through_the_dataflow() {
         .unwrap();
     let start = 1_767_225_600_000i64;
     let events: Vec<Event> = (0..10u64)
-        .map(|i| Event {
-            at: start + i as i64 * 200,
-            shard: 0,
-            seq: i + 1,
-            body: EventBody::MessageCreate(Box::new(MessageCreate {
-                guild: Some(GuildId(guild)),
-                channel: ChannelId(7),
-                message: MessageId(((start as u64 - 1_420_070_400_000) << 22) + i),
-                author: UserId(42),
-                author_bot: false,
-                webhook: false,
-                author_roles: Box::new([]),
-                content: format!("hello {i}").into(),
-                mention_users: 0,
-                mention_roles: 0,
-                mention_everyone: false,
-                attachments: 0,
-                embeds: 0,
-            })),
-        })
+        .map(|i| message(guild, i, start + i as i64 * 200))
         .collect();
     dataflow.push(events);
     let state = dataflow.finish().unwrap();
@@ -126,30 +132,10 @@ fn automod_fires_through_the_dataflow() {
 
 #[test]
 fn keys_retiring_from_differential_leave_the_views_intact() {
-    use guildflow_model::{ChannelId, EventBody, GuildId, MessageCreate, MessageId, UserId};
     let guild = 81_384_788_765_712_384u64;
     let day = 86_400_000i64;
     let start = 1_767_225_600_000i64;
-    let message = |i: u64, at: i64| Event {
-        at,
-        shard: 0,
-        seq: i + 1,
-        body: EventBody::MessageCreate(Box::new(MessageCreate {
-            guild: Some(GuildId(guild)),
-            channel: ChannelId(7),
-            message: MessageId((((at - 1_420_070_400_000) as u64) << 22) + i),
-            author: UserId(42),
-            author_bot: false,
-            webhook: false,
-            author_roles: Box::new([]),
-            content: "hi".into(),
-            mention_users: 0,
-            mention_roles: 0,
-            mention_everyone: false,
-            attachments: 0,
-            embeds: 0,
-        })),
-    };
+    let message = |i: u64, at: i64| message(guild, i, at);
     let mut dataflow = Dataflow::start(DataflowConfig {
         workers: 1,
         ..DataflowConfig::default()

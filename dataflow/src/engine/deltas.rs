@@ -76,30 +76,34 @@ impl Deltas {
             Counter::Reactions => SeriesMetric::Reactions,
             Counter::VoiceMs | Counter::Xp => return,
         };
-        let minute = tz.bucket_key(Bucket::Minute, at);
-        self.add(
-            ViewKey::Series {
-                guild,
-                metric,
-                bucket: Bucket::Minute,
-                start: minute,
-            },
-            amount,
-        );
+        self.minute_point(tz, guild, metric, at, amount);
         self.active(tz, guild, user, at);
     }
 
     /// A guild event (join, leave) in the series.
     pub fn guild_event(&mut self, tz: Timezone, guild: u64, metric: SeriesMetric, at: i64) {
-        let minute = tz.bucket_key(Bucket::Minute, at);
+        self.minute_point(tz, guild, metric, at, 1);
+    }
+
+    /// Adds to the guild's series point of the local minute containing `at`.
+    fn minute_point(
+        &mut self,
+        tz: Timezone,
+        guild: u64,
+        metric: SeriesMetric,
+        at: i64,
+        amount: i64,
+    ) {
+        let start = tz.bucket_key(Bucket::Minute, at);
+        let bucket = Bucket::Minute;
         self.add(
             ViewKey::Series {
                 guild,
                 metric,
-                bucket: Bucket::Minute,
-                start: minute,
+                bucket,
+                start,
             },
-            1,
+            amount,
         );
     }
 

@@ -193,7 +193,8 @@ fn apply_change(
             for (slot, period) in updates.iter_mut().zip(Period::ALL) {
                 let start = period_start(period, day);
                 if let Some(value) = member.add(counter, period, start, delta) {
-                    *slot = Some((period, start, value, member.score(period, start)));
+                    let score = (counter != Counter::Xp).then(|| member.score(period, start));
+                    *slot = Some((period, start, value, score));
                 }
             }
             for (period, start, value, score) in updates.into_iter().flatten() {
@@ -212,7 +213,7 @@ fn apply_change(
                     value,
                     touched,
                 );
-                if counter != Counter::Xp {
+                if let Some(score) = score {
                     // Changes of a time come in any order: the latest period wins.
                     let slot = scores
                         .entry((guild, user, period))

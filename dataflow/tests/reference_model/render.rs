@@ -94,14 +94,7 @@ pub fn render(p: &Published, world: &World) -> Views {
             let daily: Vec<(i64, i64)> = points.iter().map(|p| (p.start, p.value)).collect();
             views.insert(format!("{name} stats daily {metric}"), format!("{daily:?}"));
         }
-        for metric in [
-            SeriesMetric::Messages,
-            SeriesMetric::Reactions,
-            SeriesMetric::VoiceMs,
-            SeriesMetric::Joins,
-            SeriesMetric::Leaves,
-            SeriesMetric::ActiveMembers,
-        ] {
+        for metric in SeriesMetric::ALL {
             for (bucket, bucket_name) in [(Bucket::Hour, "hour"), (Bucket::Day, "day")] {
                 let points: Vec<(i64, i64)> = p
                     .series(guild, metric, bucket)
