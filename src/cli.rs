@@ -30,6 +30,29 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Run the Discord simulator alone, for `run`/`record` to connect to.
     Simulate(SimulateArgs),
+    /// Apply the SQL migrations (`migrations/`) to a PostgreSQL database.
+    Migrate(MigrateArgs),
+}
+
+/// Where raw events are kept.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Optional PostgreSQL/TimescaleDB sink (`postgres://...` or `host=... user=...`).
+    #[arg(long, env = "GUILDFLOW_POSTGRES")]
+    pub postgres: Option<String>,
+    /// Apply the migrations to --postgres before starting.
+    #[arg(long, requires = "postgres")]
+    pub migrate: bool,
+    /// Days of raw events kept in Parquet (0 keeps them forever); aggregates stay.
+    #[arg(long, default_value_t = 30)]
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The database (`postgres://...` or `host=... user=...`).
+    #[arg(long, env = "GUILDFLOW_POSTGRES")]
+    pub postgres: String,
 }
 
 /// Where and how to connect shards.
@@ -78,13 +101,12 @@ pub struct RunArgs {
     pub shards: ShardArgs,
     #[command(flatten)]
     pub dataflow: DataflowArgs,
-    /// Optional PostgreSQL sink (lands with the store).
-    #[arg(long)]
-    pub postgres: Option<String>,
-    /// API listen address (lands with the API).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// API listen address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Data directory (write-ahead log, shard progress).
+    /// Data directory (write-ahead log, Parquet files, shard progress).
     #[arg(long, default_value = "./data")]
     pub data: PathBuf,
     /// Stop after this many seconds (default: until Ctrl-C).
@@ -114,10 +136,11 @@ pub struct DemoArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long)]
     pub duration: Option<u64>,
-    /// API listen address (lands with the API).
+    /// API listen address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Data directory.
+    /// Data directory. The demo's traffic is new every run, so a directory a previous demo
+    /// wrote is emptied first; one holding anything else is refused.
     #[arg(long, default_value = "./data")]
     pub data: PathBuf,
 }
@@ -137,9 +160,19 @@ pub struct ReplayArgs {
     pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub dataflow: DataflowArgs,
-    /// Data directory.
-    #[arg(long, default_value = "./data")]
-    pub data: PathBuf,
+    /// Data directory to store the replayed frames in, after what it already holds (frames
+    /// it holds are not counted twice). Without it, and without --serve, nothing is stored.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Keep serving the API after the file is processed (`/health` is 503 until then);
+    /// stores under --data, ./data by default.
+    #[arg(long)]
+    pub serve: bool,
+    /// API listen address (with --serve).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,11 @@
 //! One function per subcommand.
 
 use crate::cli::{
-    Command, DataflowArgs, DemoArgs, GenerateArgs, RecordArgs, ReplayArgs, RunArgs, ShardArgs,
-    SimulateArgs,
+    Command, DataflowArgs, DemoArgs, GenerateArgs, MigrateArgs, RecordArgs, ReplayArgs, RunArgs,
+    ShardArgs, SimulateArgs,
 };
 use crate::console;
-use crate::durable::Durable;
+use crate::durable::{open_store, prepare_demo_dir};
 use crate::pipeline::{self, DataflowSink, EventSink, FRAME_QUEUE};
 use anyhow::{bail, Context};
 use guildflow_dataflow::runtime::{Cluster, Dataflow, DataflowConfig};
@@ -18,6 +18,8 @@ use guildflow_shards::ingest::Ingest;
 use guildflow_shards::registry::ShardRegistry;
 use guildflow_shards::simulator::{FeedConfig, SimulatorConfig, SimulatorHandle};
 use guildflow_shards::workload::{write_capture, WorkloadConfig};
+use guildflow_shards::RawFrame;
+use guildflow_store::durable::DurableStore;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
@@ -33,6 +35,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Record(args) => record(args).await,
         Command::Generate(args) => generate(args),
         Command::Simulate(args) => simulate(args).await,
+        Command::Migrate(args) => migrate(args).await,
     }
 }
 
@@ -92,47 +95,29 @@ async fn live(
     dataflow: Dataflow,
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
-    data: Option<&std::path::Path>,
+    mut store: Option<DurableStore>,
 ) -> anyhow::Result<StatsState> {
-    let mut durable = match data {
-        Some(dir) => {
-            let durable = Durable::open(dir)?;
-            // Each shard resumes its stored session; the gateway replays what was not stored.
-            for (shard, p) in &durable.progress().shards {
-                tracing::info!(shard, session = %p.session_id, seq = p.sequence, "resuming from stored progress");
-                config.resume.insert(
-                    *shard,
-                    ResumePoint {
-                        session_id: p.session_id.clone(),
-                        sequence: p.sequence,
-                        resume_url: p.resume_url.clone(),
-                    },
-                );
-            }
-            Some(durable)
+    if let Some(store) = &store {
+        // Each shard resumes its stored session; the gateway replays what was not stored.
+        for (shard, p) in &store.progress().shards {
+            tracing::info!(shard, session = %p.session_id, seq = p.sequence, "resuming from stored progress");
+            config.resume.insert(
+                *shard,
+                ResumePoint {
+                    session_id: p.session_id.clone(),
+                    sequence: p.sequence,
+                    resume_url: p.resume_url.clone(),
+                },
+            );
         }
-        None => None,
-    };
+    }
     let state = dataflow.state();
     let mut sink = DataflowSink::new(dataflow);
     let registry = ShardRegistry::new();
     let counters = Arc::new(DecodeCounters::default());
-    if let Some(durable) = durable.as_mut() {
+    if let Some(store) = store.as_mut() {
         // The views are rebuilt from every stored frame before the shards resume after them.
-        let started = Instant::now();
-        let ingest = Ingest::new(Arc::clone(&counters));
-        let frames = durable.stored_frames()?;
-        for frame in &frames {
-            if let Some(event) = ingest.frame(frame, None) {
-                sink.accept(event);
-            }
-        }
-        sink.flush();
-        eprintln!(
-            "rebuilt the views from {} stored frames in {:.2}s",
-            frames.len(),
-            started.elapsed().as_secs_f64()
-        );
+        rebuild(store, &mut sink)?;
     }
     let (tx, rx) = mpsc::channel(FRAME_QUEUE);
     let shards = ShardSet::start(config, registry.clone(), tx)?;
@@ -141,7 +126,7 @@ async fn live(
         Ingest::new(Arc::clone(&counters)),
         sink,
         record,
-        durable,
+        store,
     ));
     let report = tokio::spawn(console::report(
         Arc::clone(&counters),
@@ -163,7 +148,12 @@ async fn live(
         () = wait_all(&registry) => shards.join().await,
     };
     report.abort();
-    let sink = drain.await??;
+    let (sink, store) = drain.await??;
+    if let Some(store) = store {
+        if let Some(status) = store.close(Duration::from_secs(5)).await? {
+            tracing::info!(?status, "PostgreSQL sink stopped");
+        }
+    }
     for (id, exit) in exits {
         tracing::info!(shard = id, ?exit, "shard ended");
     }
@@ -242,16 +232,35 @@ async fn wait_all(registry: &ShardRegistry) {
     }
 }
 
+/// Feeds every stored event to `sink` (the views restart where they stopped).
+fn rebuild<S: EventSink>(store: &mut DurableStore, sink: &mut S) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let report = tokio::task::block_in_place(|| store.rebuild(|event| sink.accept(event)))?;
+    sink.flush();
+    if report.parquet_rows + report.log_records > 0 {
+        eprintln!(
+            "rebuilt the views from {} stored rows and {} log records in {:.2}s",
+            report.parquet_rows,
+            report.log_records,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let report = guildflow_store::postgres::migrate_url(&args.postgres).await?;
+    eprintln!("{report:?}");
+    Ok(())
+}
+
 async fn run_live(args: RunArgs) -> anyhow::Result<()> {
     let _ = &args.listen;
-    if args.postgres.is_some() {
-        tracing::warn!("--postgres is accepted but the PostgreSQL sink has not landed yet");
-    }
-    let _ = (&args.listen, &args.data);
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
     let dataflow = start_dataflow(&args.dataflow)?;
-    let state = live(config, dataflow, None, args.duration, Some(&args.data)).await?;
+    let store = open_store(&args.data, &args.store).await?;
+    let state = live(config, dataflow, None, args.duration, Some(store)).await?;
     if let Some(path) = &args.dump {
         std::fs::write(path, dump(&state)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -329,7 +338,18 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         args.rate
     );
     eprintln!("shards connect with the real twilight client; counters below every second (Ctrl-C to stop)");
-    let _ = (&args.listen, &args.data);
+    let _ = &args.listen;
+    prepare_demo_dir(&args.data)?;
+    let store = open_store(
+        &args.data,
+        &crate::cli::StoreArgs {
+            postgres: None,
+            migrate: false,
+            retention_days: 30,
+        },
+    )
+    .await?;
+    eprintln!("raw events stored under {}", args.data.display());
     let config = GatewayConfig {
         token: token.into(),
         total_shards: args.shards,
@@ -341,16 +361,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         resume: HashMap::new(),
     };
     let dataflow = start_dataflow(&args.dataflow)?;
-    let result = live(
-        config,
-        dataflow,
-        None,
-        args.duration,
-        // The simulated gateway is new every run and, until the store prunes its log into
-        // Parquet (issue 4), keeping its traffic would only fill the disk.
-        None,
-    )
-    .await;
+    let result = live(config, dataflow, None, args.duration, Some(store)).await;
     sim.shutdown();
     result.map(|_| ())
 }
@@ -396,7 +407,10 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         "1x" => true,
         other => bail!("--speed must be `max` or `1x`, not {other:?}"),
     };
-    let _ = &args.data;
+    let data = args
+        .data
+        .clone()
+        .or_else(|| args.serve.then(|| std::path::PathBuf::from("./data")));
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = if args.file.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
@@ -409,13 +423,33 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let counters = Arc::new(DecodeCounters::default());
     let ingest = Ingest::new(Arc::clone(&counters));
     let dataflow = start_dataflow(&args.dataflow)?;
-    let sink = ShardFilter {
+    let mut inner = DataflowSink::new(dataflow);
+    let store = match &data {
+        Some(dir) => {
+            let mut store = open_store(dir, &args.store).await?;
+            // What the directory holds first; frames of the capture it already holds are then
+            // recognised and counted once.
+            rebuild(&mut store, &mut inner)?;
+            Some(store)
+        }
+        None => None,
+    };
+    let sink = ReplaySink {
         shards,
-        inner: DataflowSink::new(dataflow),
+        store,
+        pending: Vec::new(),
+        inner,
     };
     let (summary, sink) =
         tokio::task::spawn_blocking(move || replay_blocking(input, size, paced, ingest, sink))
             .await??;
+    if let Some(store) = sink.store {
+        let repeats = store.repeats();
+        if let Some(status) = store.close(Duration::from_secs(30)).await? {
+            eprintln!("PostgreSQL sink: {status:?}");
+        }
+        eprintln!("{repeats} frames were already stored and skipped");
+    }
     let dataflow = sink.inner.into_inner();
     let duplicates = dataflow.duplicates();
     let started = Instant::now();
@@ -433,24 +467,48 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Keeps only events of some shards (a cluster process replays its own).
-struct ShardFilter {
+/// Where replayed frames go: only those of some shards (a cluster process replays its own),
+/// into the store when there is one (which drops frames it already holds), then the dataflow.
+struct ReplaySink {
     shards: Option<std::ops::RangeInclusive<u32>>,
+    store: Option<DurableStore>,
+    pending: Vec<(RawFrame, Option<guildflow_model::Event>)>,
     inner: DataflowSink,
 }
 
-impl EventSink for ShardFilter {
-    fn accept(&mut self, event: guildflow_model::Event) {
-        if self
+impl ReplaySink {
+    fn accept(
+        &mut self,
+        frame: RawFrame,
+        event: Option<guildflow_model::Event>,
+    ) -> anyhow::Result<()> {
+        if !self
             .shards
             .as_ref()
-            .is_none_or(|r| r.contains(&event.shard))
+            .is_none_or(|r| r.contains(&frame.shard))
         {
+            return Ok(());
+        }
+        if self.store.is_some() {
+            self.pending.push((frame, event));
+            if self.pending.len() >= pipeline::REPLAY_BATCH {
+                self.flush()?;
+            }
+        } else if let Some(event) = event {
             self.inner.accept(event);
         }
+        Ok(())
     }
-    fn flush(&mut self) {
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if let Some(store) = self.store.as_mut() {
+            for event in store.admit(std::mem::take(&mut self.pending))? {
+                self.inner.accept(event);
+            }
+            store.checkpoint(false)?;
+        }
         self.inner.flush();
+        Ok(())
     }
 }
 
@@ -479,13 +537,13 @@ fn dump(state: &StatsState) -> anyhow::Result<String> {
 }
 
 /// Reads the capture on a blocking thread (file I/O and decoding are CPU work).
-fn replay_blocking<S: EventSink>(
+fn replay_blocking(
     input: Box<dyn Read + Send>,
     size: Option<u64>,
     paced: bool,
     ingest: Ingest,
-    mut sink: S,
-) -> anyhow::Result<(String, S)> {
+    mut sink: ReplaySink,
+) -> anyhow::Result<(String, ReplaySink)> {
     let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, input));
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
@@ -503,8 +561,14 @@ fn replay_blocking<S: EventSink>(
             }
         }
         frames += 1;
-        if let Some(event) = ingest.capture_item(item) {
-            sink.accept(event);
+        match item {
+            guildflow_shards::capture::CaptureItem::Frame { line, frame } => {
+                let event = ingest.frame(&frame, Some(line));
+                sink.accept(frame, event)?;
+            }
+            bad => {
+                ingest.capture_item(bad);
+            }
         }
         if frames.is_multiple_of(4096) && last_report.elapsed() >= Duration::from_millis(500) {
             last_report = Instant::now();
@@ -527,7 +591,7 @@ fn replay_blocking<S: EventSink>(
             }
         }
     }
-    sink.flush();
+    sink.flush()?;
     if tty {
         eprintln!();
     }

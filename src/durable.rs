@@ -1,95 +1,73 @@
-//! Durability of live ingestion: every frame goes to the write-ahead log before it is decoded,
-//! and the shards' progress (session, last sequence) is saved only after the log has synced
-//! the frames it covers, so a restart resumes right after what is stored.
+//! Opening a data directory's store (write-ahead log, Parquet files, shard progress and the
+//! optional PostgreSQL sink) with the command line's settings.
 
-use anyhow::Context;
-use guildflow_model::{Event, EventBody, RawFrame};
-use guildflow_store::progress::Progress;
-use guildflow_store::wal::{FsyncPolicy, Wal, WalConfig};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use crate::cli::StoreArgs;
+use anyhow::{bail, Context};
+use guildflow_shards::decode::DecodeCounters;
+use guildflow_shards::ingest::Ingest;
+use guildflow_store::durable::{DurableStore, FlushPolicy, StoreConfig};
+use guildflow_store::parquet::ParquetConfig;
+use std::path::Path;
+use std::sync::Arc;
 
-/// How often the log is synced and progress saved.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
-/// The log and progress of one data directory.
-pub struct Durable {
-    wal: Wal,
-    progress_path: PathBuf,
-    /// Progress of the frames appended, not yet synced.
-    pending: Progress,
-    last_checkpoint: Instant,
+/// Opens the store of `data` (created if absent). Must run inside the tokio runtime when a
+/// PostgreSQL sink is configured.
+pub async fn open_store(data: &Path, args: &StoreArgs) -> anyhow::Result<DurableStore> {
+    if let Some(url) = args.postgres.as_deref().filter(|_| args.migrate) {
+        let report = guildflow_store::postgres::migrate_url(url)
+            .await
+            .context("cannot migrate the PostgreSQL database")?;
+        tracing::info!(?report, "PostgreSQL migrations applied");
+    }
+    // Rebuilding and the PostgreSQL sink's catch-up decode stored frames again; their decode
+    // errors were counted when the frames arrived, so they get counters of their own.
+    let ingest = Ingest::new(Arc::new(DecodeCounters::default()));
+    let config = StoreConfig {
+        parquet: ParquetConfig {
+            retention_days: (args.retention_days > 0).then_some(args.retention_days),
+            ..ParquetConfig::default()
+        },
+        flush: FlushPolicy::default(),
+        postgres: args.postgres.clone(),
+        decode: Arc::new(move |frame| ingest.frame(frame, None)),
+    };
+    let data = data.to_owned();
+    tokio::task::block_in_place(|| DurableStore::open(&data, config))
+        .with_context(|| format!("cannot open the data directory {}", data.display()))
 }
 
-impl Durable {
-    /// Opens `data/wal` and `data/progress.json`.
-    pub fn open(data: &Path) -> anyhow::Result<Durable> {
-        let wal = Wal::open(
-            &data.join("wal"),
-            WalConfig {
-                // Synced by `checkpoint`, before progress is saved.
-                fsync: FsyncPolicy::Never,
-                ..WalConfig::default()
-            },
-        )
-        .with_context(|| format!("cannot open the write-ahead log in {}", data.display()))?;
-        let recovery = wal.recovery();
-        if recovery.corrupt > 0 || recovery.truncated_bytes > 0 {
-            tracing::warn!(?recovery, "write-ahead log recovered");
+/// Marks a directory the demo owns.
+const DEMO_MARKER: &str = "DEMO";
+
+/// Empties a data directory a previous demo wrote (its simulated traffic is new every run),
+/// refusing one that holds anything else.
+pub fn prepare_demo_dir(data: &Path) -> anyhow::Result<()> {
+    let marker = data.join(DEMO_MARKER);
+    let is_empty = std::fs::read_dir(data).map_or(true, |mut d| d.next().is_none());
+    if !is_empty {
+        if !marker.exists() {
+            bail!(
+                "{} holds data that `guildflow demo` did not write; pass --data with another directory",
+                data.display()
+            );
         }
-        let progress_path = data.join("progress.json");
-        let pending = Progress::load(&progress_path)?;
-        Ok(Durable {
-            wal,
-            progress_path,
-            pending,
-            last_checkpoint: Instant::now(),
-        })
-    }
-
-    /// The saved progress (where shards resume).
-    pub fn progress(&self) -> &Progress {
-        &self.pending
-    }
-
-    /// Every frame in the log, oldest first (the views are rebuilt from them at start).
-    pub fn stored_frames(&mut self) -> anyhow::Result<Vec<RawFrame>> {
-        Ok(self.wal.read_from(0)?.into_iter().map(|(_, f)| f).collect())
-    }
-
-    /// Appends frames to the log.
-    pub fn append(&mut self, frames: &[RawFrame]) -> anyhow::Result<()> {
-        self.wal.append(frames)?;
-        Ok(())
-    }
-
-    /// Notes a decoded event of an appended frame.
-    pub fn observe(&mut self, event: &Event) {
-        match &event.body {
-            EventBody::Ready {
-                session_id,
-                resume_gateway_url,
-                ..
-            } => self
-                .pending
-                .start_session(event.shard, session_id, event.seq, resume_gateway_url),
-            _ => {
-                if let Some(session) = self.pending.shards.get(&event.shard) {
-                    let session = session.session_id.clone();
-                    self.pending.advance(event.shard, &session, event.seq);
-                }
+        for entry in ["wal", "events", "progress.json"] {
+            let path = data.join(entry);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else if path.exists() {
+                std::fs::remove_file(&path)
+            } else {
+                Ok(())
             }
+            .with_context(|| format!("cannot clear {}", path.display()))?;
         }
     }
-
-    /// Syncs the log and saves progress when due (or `force`).
-    pub fn checkpoint(&mut self, force: bool) -> anyhow::Result<()> {
-        if !force && self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
-            return Ok(());
-        }
-        self.wal.sync()?;
-        self.pending.save(&self.progress_path)?;
-        self.last_checkpoint = Instant::now();
-        Ok(())
-    }
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    std::fs::write(
+        &marker,
+        "written by `guildflow demo`; emptied by the next demo\n",
+    )
+    .with_context(|| format!("cannot write {}", marker.display()))?;
+    Ok(())
 }

@@ -1,11 +1,11 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
-use crate::durable::Durable;
 use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::Event;
 use guildflow_shards::capture::CaptureWriter;
 use guildflow_shards::ingest::Ingest;
 use guildflow_shards::RawFrame;
+use guildflow_store::durable::DurableStore;
 use std::io::Write;
 use tokio::sync::mpsc;
 
@@ -62,42 +62,55 @@ impl EventSink for DataflowSink {
     }
 }
 
-/// Drains live frames: optionally records them verbatim, then decodes and forwards; each
-/// received burst becomes one dataflow batch, so latency stays low at any rate.
+/// Drains live frames: optionally records them verbatim, decodes them, stores them (frames
+/// the store already holds are dropped there), and forwards the events; each received burst
+/// becomes one dataflow batch, so latency stays low at any rate.
 pub async fn drain_live<S: EventSink>(
     mut frames: mpsc::Receiver<RawFrame>,
     ingest: Ingest,
     mut sink: S,
     mut record: Option<CaptureWriter<Box<dyn Write + Send>>>,
-    mut durable: Option<Durable>,
-) -> anyhow::Result<S> {
+    mut store: Option<DurableStore>,
+) -> anyhow::Result<(S, Option<DurableStore>)> {
     let mut batch = Vec::with_capacity(1024);
     while frames.recv_many(&mut batch, 1024).await > 0 {
-        // Durable first: the log holds every raw frame before anything is derived from it.
-        if let Some(durable) = durable.as_mut() {
-            durable.append(&batch)?;
-        }
-        for frame in batch.drain(..) {
-            if let Some(writer) = record.as_mut() {
-                writer.write(&frame)?;
+        if let Some(writer) = record.as_mut() {
+            for frame in &batch {
+                writer.write(frame)?;
             }
-            if let Some(event) = ingest.frame(&frame, None) {
-                if let Some(durable) = durable.as_mut() {
-                    durable.observe(&event);
+        }
+        match store.as_mut() {
+            Some(store) => {
+                let decoded = batch
+                    .drain(..)
+                    .map(|frame| {
+                        let event = ingest.frame(&frame, None);
+                        (frame, event)
+                    })
+                    .collect();
+                // Durable first: the log holds every frame before anything is derived from it.
+                for event in tokio::task::block_in_place(|| store.admit(decoded))? {
+                    sink.accept(event);
                 }
-                sink.accept(event);
+            }
+            None => {
+                for frame in batch.drain(..) {
+                    if let Some(event) = ingest.frame(&frame, None) {
+                        sink.accept(event);
+                    }
+                }
             }
         }
         sink.flush();
-        if let Some(durable) = durable.as_mut() {
-            durable.checkpoint(false)?;
+        if let Some(store) = store.as_mut() {
+            tokio::task::block_in_place(|| store.checkpoint(false))?;
         }
     }
     if let Some(writer) = record.as_mut() {
         writer.flush()?;
     }
-    if let Some(durable) = durable.as_mut() {
-        durable.checkpoint(true)?;
+    if let Some(store) = store.as_mut() {
+        tokio::task::block_in_place(|| store.flush())?;
     }
-    Ok(sink)
+    Ok((sink, store))
 }

@@ -1,5 +1,42 @@
-//! The warp HTTP API: REST, the live leaderboard websocket, Prometheus metrics and the dashboard.
+//! guildflow's HTTP API on warp: the REST reads of SPEC §5 (leaderboards with CSV export,
+//! member and guild stats), the live leaderboard websocket, Prometheus `/metrics` and
+//! `/health`. It owns the HTTP surface only: it reads the dataflow's published
+//! [`guildflow_dataflow::state::StatsState`], the shard registry and the decode counters, and
+//! never writes to them. Ad hoc SQL lives in `guildflow-queries` (wired separately).
 //!
-//! This crate is the seat of that layer in the workspace; its implementation is tracked by
-//! issue 5 and has not landed yet. It depends only on `guildflow-model` so data keeps
-//! flowing one way: shards -> dataflow -> (store, api); queries read store and state.
+//! The binary builds an [`ApiContext`] from its handles and calls [`serve`]:
+//!
+//! ```no_run
+//! # async fn run(state: guildflow_dataflow::state::StatsState) -> Result<(), guildflow_api::ApiError> {
+//! use guildflow_api::{serve, ApiContext, Readiness};
+//! let readiness = Readiness::pending();
+//! let ctx = ApiContext::new(state).with_readiness(readiness.clone());
+//! let server = tokio::spawn(serve(
+//!     "127.0.0.1:8080".parse().unwrap(),
+//!     ctx,
+//!     async { let _ = tokio::signal::ctrl_c().await; },
+//! ));
+//! // ... replay the file, then:
+//! readiness.mark_ready();
+//! # let _ = server.await;
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: [`filters`] (route tree), [`handlers`] (one file per route), [`models`] (request
+//! validation and response shapes), [`live`] (websocket rooms and sessions), [`metrics`].
+
+pub mod context;
+pub mod error;
+pub mod filters;
+pub mod handlers;
+pub mod live;
+pub mod metrics;
+pub mod models;
+mod server;
+mod shared;
+
+pub use context::{ApiConfig, ApiContext, Readiness};
+pub use error::ApiError;
+pub use filters::routes;
+pub use metrics::PipelineMetrics;
+pub use server::{bind, serve, serve_listener};

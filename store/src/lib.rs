@@ -10,5 +10,12 @@
 //! Parquet files, the PostgreSQL/TimescaleDB sink and rebuilding the dataflow from the store
 //! are the rest of issue 4 and build on these.
 
+pub mod durable;
+pub mod ledger;
+pub mod parquet;
+pub mod postgres;
 pub mod progress;
+pub mod row;
 pub mod wal;
+
+pub use row::EventRow;

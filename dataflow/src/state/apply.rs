@@ -1,6 +1,6 @@
 //! The applier: whole dataflow times into the published state.
 
-use super::subscribe::LeaderboardChange;
+use super::subscribe::{LeaderboardChange, LevelUp};
 use super::{Published, StatsState};
 use crate::engine::Signal;
 use crate::graph::{Change, WorkerOutput};
@@ -39,12 +39,31 @@ pub(super) fn run(
             }
             WorkerOutput::Signals(signals) => {
                 let mut actions = Vec::new();
+                let mut levels = Vec::new();
                 for signal in signals {
                     match signal {
-                        Signal::LevelUp { .. } => level_ups += 1,
+                        Signal::LevelUp {
+                            guild,
+                            user,
+                            level,
+                            xp,
+                            at,
+                        } => {
+                            level_ups += 1;
+                            levels.push(LevelUp {
+                                guild,
+                                user,
+                                level,
+                                xp,
+                                at,
+                            });
+                        }
                         Signal::Automod(action) => actions.push(action),
                         Signal::VoiceClosed { .. } => {}
                     }
+                }
+                if !levels.is_empty() {
+                    state.subscribers.level_ups(levels);
                 }
                 if !actions.is_empty() {
                     let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);

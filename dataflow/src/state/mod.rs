@@ -12,7 +12,7 @@ pub use queries::{
     ChannelCount, GuildStats, LeaderboardEntry, LeaderboardPage, MemberPeriodStats, MemberStats,
     SeriesPoint,
 };
-pub use subscribe::LeaderboardChange;
+pub use subscribe::{LeaderboardChange, LevelUp, Listening, StateEvent};
 
 use crate::graph::WorkerOutput;
 use crate::keys::SeriesMetric;
@@ -51,6 +51,23 @@ pub struct Published {
     pub automod_actions: std::collections::VecDeque<crate::automod::AutomodAction>,
 }
 
+impl Published {
+    /// Whether the guild has any published state (a member count or a leaderboard); O(1).
+    pub fn has_guild(&self, guild: u64) -> bool {
+        self.member_counts.contains_key(&guild)
+            || Metric::ALL.iter().any(|&metric| {
+                Period::ALL
+                    .iter()
+                    .any(|&period| self.boards.contains_key(&(guild, metric, period)))
+            })
+    }
+
+    /// Whether the member has any counted activity in the guild.
+    pub fn has_member(&self, guild: u64, user: u64) -> bool {
+        self.members.contains_key(&(guild, user))
+    }
+}
+
 /// Shared handle on the published state.
 #[derive(Clone, Debug, Default)]
 pub struct StatsState {
@@ -87,6 +104,13 @@ impl StatsState {
     /// keep up misses changes and should re-read the snapshot).
     pub fn subscribe(&self, guild: u64) -> std::sync::mpsc::Receiver<LeaderboardChange> {
         self.subscribers.subscribe(guild)
+    }
+
+    /// Registers `listener`, called on the applier thread for every leaderboard change and
+    /// level-up of every guild, until the returned guard is dropped. It must not block (a
+    /// `try_send` into a channel, say): the applier waits for it.
+    pub fn listen(&self, listener: impl Fn(&StateEvent) + Send + Sync + 'static) -> Listening {
+        self.subscribers.listen(Arc::new(listener))
     }
 
     /// Applies one time's changes directly, at `watermark` (the hand-written baseline of the

@@ -1,0 +1,147 @@
+//! What the API reads from the rest of the process, and its limits.
+
+use crate::metrics::PipelineMetrics;
+use guildflow_dataflow::state::StatsState;
+use guildflow_shards::decode::DecodeCounters;
+use guildflow_shards::registry::ShardRegistry;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether the process is ready to serve (`/health` answers 503 until it is). Replay marks it
+/// ready once the whole file is processed; live commands are ready from the start.
+#[derive(Clone, Debug)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Ready from the start.
+    pub fn ready() -> Self {
+        Readiness(Arc::new(AtomicBool::new(true)))
+    }
+
+    /// Not ready until [`Readiness::mark_ready`].
+    pub fn pending() -> Self {
+        Readiness(Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Marks the process ready (idempotent; every clone sees it).
+    pub fn mark_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether it is ready.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Readiness::ready()
+    }
+}
+
+/// Limits and pacing of the API. The defaults are the documented production values
+/// (docs/API.md); tests shrink some to provoke the limits quickly.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest request body accepted (every current route is a GET, so this only bounds what a
+    /// client can make the server read).
+    pub max_body_bytes: u64,
+    /// Rows of a whole-leaderboard CSV export at most.
+    pub max_export_rows: usize,
+    /// Largest websocket message (and frame) a client may send.
+    pub ws_max_message_bytes: usize,
+    /// Frames queued for one websocket client before it counts as too slow and is dropped.
+    pub ws_queue: usize,
+    /// Minimum spacing of the leaderboard frames of one client (bursts are coalesced).
+    pub ws_coalesce: Duration,
+    /// A frame that cannot be written within this time drops the client.
+    pub ws_send_timeout: Duration,
+    /// Websocket clients at most (more are answered 503).
+    pub ws_max_clients: usize,
+    /// Messages per second a client may send, sustained.
+    pub ws_messages_per_second: f64,
+    /// Messages a client may send in a burst.
+    pub ws_message_burst: f64,
+    /// Level-ups buffered per client between two flushes (older ones are counted as missed).
+    pub ws_activity_buffer: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_body_bytes: 16 * 1024,
+            max_export_rows: 1_000_000,
+            ws_max_message_bytes: 4 * 1024,
+            ws_queue: 64,
+            ws_coalesce: Duration::from_millis(50),
+            ws_send_timeout: Duration::from_secs(10),
+            ws_max_clients: 20_000,
+            ws_messages_per_second: 10.0,
+            ws_message_burst: 20.0,
+            ws_activity_buffer: 100,
+        }
+    }
+}
+
+/// Handles on everything the API serves. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ApiContext {
+    /// The published statistics.
+    pub state: StatsState,
+    /// Shard states (`run`, `demo`); None when replaying.
+    pub registry: Option<ShardRegistry>,
+    /// Decode outcomes of the ingest.
+    pub decode: Arc<DecodeCounters>,
+    /// `/health` readiness.
+    pub readiness: Readiness,
+    /// Counters the pipeline updates.
+    pub metrics: PipelineMetrics,
+    /// Limits.
+    pub config: ApiConfig,
+}
+
+impl ApiContext {
+    /// A context over `state`, ready, with fresh counters, no registry and default limits.
+    pub fn new(state: StatsState) -> Self {
+        ApiContext {
+            state,
+            registry: None,
+            decode: Arc::default(),
+            readiness: Readiness::ready(),
+            metrics: PipelineMetrics::new(),
+            config: ApiConfig::default(),
+        }
+    }
+
+    /// With a shard registry (shown by `/health` and `/metrics`).
+    pub fn with_registry(mut self, registry: ShardRegistry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// With the ingest's decode counters.
+    pub fn with_decode_counters(mut self, decode: Arc<DecodeCounters>) -> Self {
+        self.decode = decode;
+        self
+    }
+
+    /// With a readiness flag (replay: [`Readiness::pending`], marked after the file).
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
+    }
+
+    /// With the pipeline's metrics.
+    pub fn with_metrics(mut self, metrics: PipelineMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// With other limits.
+    pub fn with_config(mut self, config: ApiConfig) -> Self {
+        self.config = config;
+        self
+    }
+}

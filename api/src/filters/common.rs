@@ -1,0 +1,38 @@
+//! Filters shared by the routes.
+
+use crate::handlers::errors::BodyTooLarge;
+use crate::shared::Shared;
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::Filter;
+
+/// Hands the instance state to a handler.
+pub(crate) fn with_shared(
+    shared: &Arc<Shared>,
+) -> impl Filter<Extract = (Arc<Shared>,), Error = Infallible> + Clone {
+    let shared = Arc::clone(shared);
+    warp::any().map(move || Arc::clone(&shared))
+}
+
+/// Rejects, before routing, a body over `limit` bytes or one without a length (chunked): no
+/// route reads a body, and none should make the server read an unbounded one.
+pub(crate) fn body_limit(limit: u64) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::header::optional::<String>("transfer-encoding"))
+        .and_then(
+            move |length: Option<u64>, chunked: Option<String>| async move {
+                if length.is_some_and(|n| n > limit) || chunked.is_some() {
+                    Err(warp::reject::custom(BodyTooLarge { limit }))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .untuple_one()
+}
+
+/// The query string as (name, value) pairs, in order; empty when there is none.
+pub(crate) fn query_pairs(
+) -> impl Filter<Extract = (Vec<(String, String)>,), Error = warp::Rejection> + Clone {
+    warp::query::<Vec<(String, String)>>()
+}

@@ -1,0 +1,114 @@
+//! The route tree: paths, methods and extraction, delegating to [`crate::handlers`]. Every
+//! response gets `Cache-Control: no-store` (live figures must never be served from a cache)
+//! and is timed per route template for `/metrics`.
+
+mod common;
+
+use crate::context::ApiContext;
+use crate::handlers;
+use crate::shared::Shared;
+use common::{body_limit, query_pairs, with_shared};
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::http::header::{HeaderValue, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use warp::reply::Response;
+use warp::Filter;
+
+/// Every route of the API over `ctx`, for `warp::serve` or `warp::test`. Registers a state
+/// listener that lives as long as the returned filter.
+pub fn routes(ctx: ApiContext) -> BoxedFilter<(Response,)> {
+    build(Shared::new(ctx))
+}
+
+pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
+    let guild = warp::path("api")
+        .and(warp::path("guilds"))
+        .and(warp::path::param::<String>());
+
+    let leaderboard = warp::get()
+        .and(guild)
+        .and(warp::path("leaderboard"))
+        .and(warp::path::end())
+        .and(query_pairs())
+        .and(warp::header::optional::<String>("accept"))
+        .and(with_shared(&shared))
+        .map(
+            |guild: String,
+             params: Vec<(String, String)>,
+             accept: Option<String>,
+             shared: Arc<Shared>| {
+                handlers::leaderboard::leaderboard(&shared, &guild, &params, accept.as_deref())
+            },
+        );
+
+    let member = warp::get()
+        .and(guild)
+        .and(warp::path("members"))
+        .and(warp::path::param::<String>())
+        .and(warp::path("stats"))
+        .and(warp::path::end())
+        .and(with_shared(&shared))
+        .map(|guild: String, user: String, shared: Arc<Shared>| {
+            handlers::member::member_stats(&shared, &guild, &user)
+        });
+
+    let guild_stats = warp::get()
+        .and(guild)
+        .and(warp::path("stats"))
+        .and(warp::path::end())
+        .and(with_shared(&shared))
+        .map(|guild: String, shared: Arc<Shared>| handlers::guild::guild_stats(&shared, &guild));
+
+    let live = warp::get()
+        .and(guild)
+        .and(warp::path("live"))
+        .and(warp::path::end())
+        .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
+        .and(with_shared(&shared))
+        .map(|guild: String, ws, shared: Arc<Shared>| crate::live::upgrade(shared, guild, ws));
+
+    let health = warp::get()
+        .and(warp::path("health"))
+        .and(warp::path::end())
+        .and(with_shared(&shared))
+        .map(|shared: Arc<Shared>| handlers::health::health(&shared));
+
+    let metrics = warp::get()
+        .and(warp::path("metrics"))
+        .and(warp::path::end())
+        .and(with_shared(&shared))
+        .map(|shared: Arc<Shared>| handlers::metrics::metrics(&shared));
+
+    let timing = Arc::clone(&shared);
+    body_limit(shared.ctx.config.max_body_bytes)
+        .and(
+            leaderboard
+                .or(member)
+                .unify()
+                .or(guild_stats)
+                .unify()
+                .or(live)
+                .unify()
+                .or(health)
+                .unify()
+                .or(metrics)
+                .unify(),
+        )
+        .recover(handlers::errors::recover)
+        .unify()
+        .map(|mut response: Response| {
+            let headers = response.headers_mut();
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        })
+        .with(warp::log::custom(move |info| {
+            timing.metrics.observe_request(
+                crate::metrics::Route::classify(info.path()),
+                info.status().as_u16(),
+                info.elapsed(),
+            );
+        }))
+        .map(warp::Reply::into_response)
+        .boxed()
+}

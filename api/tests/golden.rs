@@ -1,0 +1,186 @@
+//! Golden JSON of every REST endpoint over a fixed capture (`fixtures/capture.jsonl`, written
+//! by the workload generator with `common::fixture_config`, run through a one-worker
+//! dataflow).
+//!
+//! - `GOLDEN_UPDATE=1 cargo test -p guildflow-api --test golden` rewrites `golden/*.json`
+//!   instead of comparing (review the diff before committing it).
+//! - `cargo test -p guildflow-api --test golden -- --ignored` writes the capture again (it is
+//!   a fixture: a generator change must not change the goldens).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{fixture_config, fixture_state, guilds_by_activity, tests_dir, FIXTURE_EVENTS};
+use guildflow_api::{routes, ApiContext};
+use guildflow_model::{Metric, Period};
+use serde_json::{json, Value};
+
+#[test]
+#[ignore = "rewrites the fixture capture"]
+fn regenerate_fixture_capture() {
+    let mut out = Vec::new();
+    guildflow_shards::workload::write_capture(&fixture_config(), FIXTURE_EVENTS, &mut out).unwrap();
+    std::fs::write(tests_dir().join("fixtures/capture.jsonl"), out).unwrap();
+}
+
+/// One recorded exchange: the request line, the status, the content type and the body (JSON
+/// parsed, anything else as text).
+async fn exchange(
+    filter: &warp::filters::BoxedFilter<(warp::reply::Response,)>,
+    path: &str,
+    accept: Option<&str>,
+) -> Value {
+    let mut request = warp::test::request().path(path);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.reply(filter).await;
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = String::from_utf8(response.body().to_vec()).unwrap();
+    let body = if content_type.starts_with("application/json") {
+        serde_json::from_str(&text).unwrap()
+    } else {
+        Value::String(text)
+    };
+    json!({
+        "request": format!("GET {path}"),
+        "status": response.status().as_u16(),
+        "content_type": content_type,
+        "body": body,
+    })
+}
+
+fn check(name: &str, actual: &Value) {
+    let path = tests_dir().join("golden").join(format!("{name}.json"));
+    let rendered = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var_os("GOLDEN_UPDATE").is_some() {
+        std::fs::write(&path, rendered).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run with GOLDEN_UPDATE=1", path.display()));
+    assert_eq!(
+        rendered,
+        expected,
+        "{name} differs from {} (GOLDEN_UPDATE=1 rewrites it)",
+        path.display()
+    );
+}
+
+#[tokio::test]
+async fn rest_endpoints_match_their_golden_files() {
+    let state = fixture_state();
+    let guilds = guilds_by_activity(&state);
+    assert!(guilds.len() >= 2, "the fixture has several guilds");
+    let (busy, quiet) = (guilds[0], guilds[guilds.len() - 1]);
+    let top = {
+        let published = state.read();
+        let top: Vec<u64> = published
+            .leaderboard(busy, Metric::Score, Period::All, 0, 2)
+            .entries
+            .iter()
+            .map(|e| e.user_id.get())
+            .collect();
+        top
+    };
+    assert_eq!(top.len(), 2, "the busiest guild has two ranked members");
+    let filter = routes(ApiContext::new(state));
+
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        (
+            "leaderboard_score_all",
+            format!("/api/guilds/{busy}/leaderboard?metric=score&period=all&per_page=5"),
+            None,
+        ),
+        (
+            "leaderboard_messages_day_page2",
+            format!("/api/guilds/{busy}/leaderboard?metric=messages&period=day&page=2&per_page=3"),
+            None,
+        ),
+        (
+            "leaderboard_voice_week",
+            format!("/api/guilds/{busy}/leaderboard?metric=voice&period=week"),
+            None,
+        ),
+        (
+            "leaderboard_reactions_month",
+            format!("/api/guilds/{busy}/leaderboard?metric=reactions&period=month&per_page=10"),
+            None,
+        ),
+        (
+            "leaderboard_xp_all_quiet_guild",
+            format!("/api/guilds/{quiet}/leaderboard?metric=xp&period=all"),
+            None,
+        ),
+        (
+            "leaderboard_past_the_end",
+            format!("/api/guilds/{busy}/leaderboard?page=1000&per_page=100"),
+            None,
+        ),
+        (
+            "leaderboard_csv_export",
+            format!("/api/guilds/{busy}/leaderboard?metric=score&period=all&format=csv"),
+            None,
+        ),
+        (
+            "leaderboard_csv_by_accept_page",
+            format!("/api/guilds/{busy}/leaderboard?metric=messages&per_page=3"),
+            Some("text/csv"),
+        ),
+        (
+            "member_stats_first",
+            format!("/api/guilds/{busy}/members/{}/stats", top[0]),
+            None,
+        ),
+        (
+            "member_stats_second",
+            format!("/api/guilds/{busy}/members/{}/stats", top[1]),
+            None,
+        ),
+        (
+            "guild_stats_busy",
+            format!("/api/guilds/{busy}/stats"),
+            None,
+        ),
+        (
+            "guild_stats_quiet",
+            format!("/api/guilds/{quiet}/stats"),
+            None,
+        ),
+        (
+            "error_bad_metric",
+            format!("/api/guilds/{busy}/leaderboard?metric=karma"),
+            None,
+        ),
+        (
+            "error_per_page_101",
+            format!("/api/guilds/{busy}/leaderboard?per_page=101"),
+            None,
+        ),
+        (
+            "error_unknown_guild",
+            "/api/guilds/1/stats".to_owned(),
+            None,
+        ),
+        (
+            "error_unknown_member",
+            format!("/api/guilds/{busy}/members/2/stats"),
+            None,
+        ),
+        (
+            "error_invalid_user_id",
+            format!("/api/guilds/{busy}/members/me/stats"),
+            None,
+        ),
+        ("error_no_route", "/api/guilds".to_owned(), None),
+    ];
+    for (name, path, accept) in cases {
+        check(name, &exchange(&filter, &path, accept).await);
+    }
+}

@@ -1,0 +1,207 @@
+//! The Parquet flusher: a thread that owns the [`ParquetStore`] writer. Ingestion hands it
+//! rows already durable in the write-ahead log; it makes them visible to readers at once
+//! (the store's tail), writes them to Parquet files every [`FlushPolicy::interval`] or
+//! [`FlushPolicy::rows`], and compacts and applies retention now and then. The log may drop
+//! records once [`ParquetFlusher::flushed`] covers them.
+
+use crate::parquet::{ParquetStore, StoreReader};
+use crate::row::EventRow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// When rows become files.
+#[derive(Clone, Copy, Debug)]
+pub struct FlushPolicy {
+    /// Longest a row waits in memory (it is durable in the log meanwhile).
+    pub interval: Duration,
+    /// Rows that trigger a flush before the interval.
+    pub rows: usize,
+    /// How often small files are compacted and retention applied.
+    pub maintenance: Duration,
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        FlushPolicy {
+            interval: Duration::from_secs(2),
+            rows: 256 * 1024,
+            maintenance: Duration::from_secs(600),
+        }
+    }
+}
+
+enum Command {
+    Rows(Vec<EventRow>, u64),
+    Flush(SyncSender<()>),
+}
+
+/// No lsn flushed yet.
+const NONE: u64 = u64::MAX;
+
+/// Handle on the flusher thread.
+pub struct ParquetFlusher {
+    tx: Option<SyncSender<Command>>,
+    flushed: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
+    reader: StoreReader,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ParquetFlusher {
+    /// Starts the thread on an opened store.
+    pub fn start(store: ParquetStore, policy: FlushPolicy) -> ParquetFlusher {
+        let flushed = Arc::new(AtomicU64::new(store.flushed_lsn().unwrap_or(NONE)));
+        let errors = Arc::new(AtomicU64::new(0));
+        let reader = store.reader();
+        // Bounded: if Parquet falls behind, ingestion waits (and the shards pause) instead of
+        // buffering without limit; the rows are safe in the log either way.
+        let (tx, rx) = sync_channel(64);
+        let thread = {
+            let (flushed, errors) = (flushed.clone(), errors.clone());
+            std::thread::Builder::new()
+                .name("parquet-flusher".into())
+                .spawn(move || flush_loop(store, policy, rx, &flushed, &errors))
+                .ok()
+        };
+        ParquetFlusher {
+            tx: Some(tx),
+            flushed,
+            errors,
+            reader,
+            thread,
+        }
+    }
+
+    /// Hands over `rows` and declares every log record up to `through_lsn` handed over.
+    pub fn send(&self, rows: Vec<EventRow>, through_lsn: u64) {
+        if let Some(tx) = &self.tx {
+            if tx.send(Command::Rows(rows, through_lsn)).is_err() {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes everything handed over so far and waits for the commit.
+    pub fn flush(&self) {
+        if let Some(tx) = &self.tx {
+            let (done, wait) = sync_channel(1);
+            if tx.send(Command::Flush(done)).is_ok() {
+                let _ = wait.recv();
+            }
+        }
+    }
+
+    /// Every log record up to this lsn is in committed Parquet files.
+    pub fn flushed(&self) -> Option<u64> {
+        match self.flushed.load(Ordering::Acquire) {
+            NONE => None,
+            lsn => Some(lsn),
+        }
+    }
+
+    /// Failed writes so far (each is retried with the next flush).
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    /// The readers' handle.
+    pub fn reader(&self) -> StoreReader {
+        self.reader.clone()
+    }
+}
+
+impl Drop for ParquetFlusher {
+    fn drop(&mut self) {
+        self.flush();
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn flush_loop(
+    mut store: ParquetStore,
+    policy: FlushPolicy,
+    rx: Receiver<Command>,
+    flushed: &AtomicU64,
+    errors: &AtomicU64,
+) {
+    let mut pending: Vec<EventRow> = Vec::new();
+    let mut through: Option<u64> = None;
+    let mut last_flush = Instant::now();
+    // First maintenance soon after start: a crash may have left small files behind.
+    let mut last_maintenance = Instant::now() - policy.maintenance + Duration::from_secs(5);
+    let flush = |store: &mut ParquetStore, pending: &mut Vec<EventRow>, through: u64| {
+        let rows = std::mem::take(pending);
+        match store.write(rows.clone(), through) {
+            Ok(info) => {
+                if let Some(lsn) = info.flushed_lsn {
+                    flushed.store(lsn, Ordering::Release);
+                }
+            }
+            Err(e) => {
+                errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, rows = rows.len(), "parquet flush failed; retrying with the next one");
+                *pending = rows;
+            }
+        }
+    };
+    loop {
+        let wait = policy.interval.saturating_sub(last_flush.elapsed());
+        let command = match rx.recv_timeout(wait.max(Duration::from_millis(1))) {
+            Ok(c) => Some(c),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut ack = None;
+        match command {
+            Some(Command::Rows(rows, lsn)) => {
+                store.push_tail(&rows);
+                pending.extend(rows);
+                through = Some(through.map_or(lsn, |t| t.max(lsn)));
+            }
+            Some(Command::Flush(done)) => ack = Some(done),
+            None => {}
+        }
+        let due = ack.is_some()
+            || pending.len() >= policy.rows
+            || last_flush.elapsed() >= policy.interval;
+        if due {
+            if let Some(lsn) = through {
+                if !pending.is_empty() || store.flushed_lsn() != Some(lsn) {
+                    flush(&mut store, &mut pending, lsn);
+                }
+            }
+            last_flush = Instant::now();
+        }
+        if let Some(done) = ack {
+            let _ = done.send(());
+        }
+        if last_maintenance.elapsed() >= policy.maintenance {
+            last_maintenance = Instant::now();
+            match store.compact() {
+                Ok(report) => tracing::debug!(?report, "parquet compaction"),
+                Err(e) => tracing::warn!(error = %e, "parquet compaction failed"),
+            }
+            match store.apply_retention(now_ms()) {
+                Ok(report) => tracing::debug!(?report, "parquet retention"),
+                Err(e) => tracing::warn!(error = %e, "parquet retention failed"),
+            }
+        }
+    }
+    if let Some(lsn) = through {
+        if !pending.is_empty() {
+            flush(&mut store, &mut pending, lsn);
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! [`DurableStore`]: the store as ingestion sees it. One call takes a batch of received frames
+//! with their decoded events and:
+//!
+//! 1. drops frames the store already holds ([`FrameLedger`]: (shard, session, seq));
+//! 2. appends the rest to the write-ahead log (durable at the next checkpoint);
+//! 3. hands their rows to the Parquet flusher (visible to queries at once, in files within
+//!    seconds) and offers them to the optional PostgreSQL sink, which never makes ingestion
+//!    wait;
+//!
+//! and returns the events to count. [`DurableStore::checkpoint`] syncs the log, then saves
+//! shard progress (so progress never claims a frame the log could lose), then drops log
+//! segments every sink has stored. At start, [`DurableStore::rebuild`] replays every stored row
+//! (Parquet, then the log's tail) so the views end exactly where an uninterrupted run would.
+
+mod flusher;
+
+pub use flusher::{FlushPolicy, ParquetFlusher};
+
+use crate::ledger::FrameLedger;
+use crate::parquet::{ParquetConfig, ParquetStore, ParquetStoreError, StoreReader};
+use crate::postgres::{
+    PostgresSinkError, PostgresSinkTask, SinkConfig, SinkHandle, SinkStatus, TaskConfig, WalCatchUp,
+};
+use crate::progress::{Progress, ProgressError};
+use crate::row::EventRow;
+use crate::wal::{FsyncPolicy, Wal, WalConfig, WalError};
+use guildflow_model::{Event, EventBody, RawFrame};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// How often the log is synced and progress saved.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Errors of the durable store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The write-ahead log failed.
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    /// Shard progress could not be read or saved.
+    #[error(transparent)]
+    Progress(#[from] ProgressError),
+    /// The Parquet store failed.
+    #[error(transparent)]
+    Parquet(#[from] ParquetStoreError),
+    /// The PostgreSQL sink could not start.
+    #[error(transparent)]
+    Postgres(#[from] PostgresSinkError),
+}
+
+/// Decodes a raw frame into its event (the caller owns decoding; the store only keeps
+/// frames). Shared with the PostgreSQL sink's catch-up, which reads frames back from the log.
+pub type Decode = Arc<dyn Fn(&RawFrame) -> Option<Event> + Send + Sync>;
+
+/// Settings of a data directory.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// The Parquet files.
+    pub parquet: ParquetConfig,
+    /// When rows become files.
+    pub flush: FlushPolicy,
+    /// The optional PostgreSQL sink's connection string.
+    pub postgres: Option<String>,
+    /// Turns log records back into rows (PostgreSQL catch-up).
+    pub decode: Decode,
+}
+
+/// What [`DurableStore::rebuild`] replayed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Rows read from Parquet files.
+    pub parquet_rows: u64,
+    /// Records read from the log's tail (not yet in Parquet).
+    pub log_records: u64,
+}
+
+/// The log, progress, Parquet files and optional PostgreSQL sink of one data directory.
+pub struct DurableStore {
+    wal: Arc<Mutex<Wal>>,
+    progress_path: PathBuf,
+    pending: Progress,
+    ledger: FrameLedger,
+    flusher: ParquetFlusher,
+    postgres: Option<PostgresSinkTask>,
+    decode: Decode,
+    last_checkpoint: Instant,
+}
+
+fn lock(wal: &Mutex<Wal>) -> MutexGuard<'_, Wal> {
+    // The log's state is its files; a panic elsewhere while holding the lock leaves nothing
+    // half-updated in memory that a later append relies on.
+    wal.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl DurableStore {
+    /// Opens `data/wal`, `data/events`, `data/progress.json`; starts the Parquet flusher and,
+    /// when configured, the PostgreSQL sink (which needs a tokio runtime).
+    pub fn open(data: &Path, config: StoreConfig) -> Result<DurableStore, StoreError> {
+        let wal = Wal::open(
+            &data.join("wal"),
+            WalConfig {
+                // Synced by `checkpoint`, before progress is saved.
+                fsync: FsyncPolicy::Never,
+                ..WalConfig::default()
+            },
+        )?;
+        let recovery = wal.recovery();
+        if recovery.corrupt > 0 || recovery.truncated_bytes > 0 {
+            tracing::warn!(?recovery, "write-ahead log recovered");
+        }
+        let parquet = ParquetStore::open(&data.join("events"), config.parquet)?;
+        let flusher = ParquetFlusher::start(parquet, config.flush);
+        let progress_path = data.join("progress.json");
+        let pending = Progress::load(&progress_path)?;
+        let wal = Arc::new(Mutex::new(wal));
+        let postgres = match &config.postgres {
+            Some(url) => {
+                let decode = config.decode.clone();
+                let source = WalCatchUp::new(wal.clone(), move |lsn, raw: &RawFrame| {
+                    decode(raw).map(|event| EventRow::new(lsn, raw, &event, None))
+                });
+                Some(PostgresSinkTask::spawn(
+                    TaskConfig::new(SinkConfig::new(url.clone())),
+                    source,
+                ))
+            }
+            None => None,
+        };
+        Ok(DurableStore {
+            wal,
+            progress_path,
+            pending,
+            ledger: FrameLedger::default(),
+            flusher,
+            postgres,
+            decode: config.decode,
+            last_checkpoint: Instant::now(),
+        })
+    }
+
+    /// The saved progress (where shards resume).
+    pub fn progress(&self) -> &Progress {
+        &self.pending
+    }
+
+    /// The query side's handle on the stored events.
+    pub fn reader(&self) -> StoreReader {
+        self.flusher.reader()
+    }
+
+    /// The PostgreSQL sink's state, when configured.
+    pub fn postgres_status(&self) -> Option<SinkStatus> {
+        self.postgres.as_ref().map(|p| p.handle().status())
+    }
+
+    /// The PostgreSQL sink's handle, when configured.
+    pub fn postgres(&self) -> Option<SinkHandle> {
+        self.postgres.as_ref().map(PostgresSinkTask::handle)
+    }
+
+    /// Frames refused because the store already held them.
+    pub fn repeats(&self) -> u64 {
+        self.ledger.repeats()
+    }
+
+    /// Hands every stored event to `deliver`, oldest first: Parquet rows in log order, then
+    /// the log records not yet in Parquet (which go on to Parquet now). Call once, before
+    /// the first [`DurableStore::admit`].
+    pub fn rebuild(&mut self, mut deliver: impl FnMut(Event)) -> Result<RebuildReport, StoreError> {
+        let mut report = RebuildReport::default();
+        let snapshot = self.flusher.reader().snapshot();
+        for chunk in snapshot.rows_after(None) {
+            for row in chunk? {
+                report.parquet_rows += 1;
+                let session = row.session.as_deref();
+                match session {
+                    Some(session) if row.kind == guildflow_model::EventKind::Ready => {
+                        self.ledger.start_session(row.shard, session, row.seq);
+                    }
+                    _ => {
+                        self.ledger
+                            .admit_in(row.shard, session.unwrap_or(""), row.seq);
+                    }
+                }
+                if let Some(event) = (self.decode)(&row.raw_frame()) {
+                    deliver(event);
+                }
+            }
+        }
+        let after = snapshot.manifest.flushed_lsn.map_or(0, |l| l + 1);
+        drop(snapshot);
+        let tail = lock(&self.wal).read_from(after)?;
+        let mut rows = Vec::new();
+        let mut through = None;
+        for (lsn, frame) in tail {
+            report.log_records += 1;
+            through = Some(lsn);
+            if let Some(event) = (self.decode)(&frame) {
+                self.note(&event);
+                let session = self.session_of(&event);
+                rows.push(EventRow::from_frame(lsn, frame, &event, session.as_deref()));
+                deliver(event);
+            }
+        }
+        if let Some(through) = through {
+            self.flusher.send(rows, through);
+        }
+        Ok(report)
+    }
+
+    /// Records `event` in the ledger and progress; false when the store already holds it.
+    fn note(&mut self, event: &Event) -> bool {
+        match &event.body {
+            EventBody::Ready {
+                session_id,
+                resume_gateway_url,
+                ..
+            } => {
+                let fresh = self
+                    .ledger
+                    .start_session(event.shard, session_id, event.seq);
+                if fresh {
+                    self.pending.start_session(
+                        event.shard,
+                        session_id,
+                        event.seq,
+                        resume_gateway_url,
+                    );
+                }
+                fresh
+            }
+            _ => {
+                let fresh = self.ledger.admit(event.shard, event.seq);
+                if fresh {
+                    if let Some(session) = self.pending.shards.get(&event.shard) {
+                        if session.session_id == self.ledger.session(event.shard) {
+                            let session = session.session_id.clone();
+                            self.pending.advance(event.shard, &session, event.seq);
+                        }
+                    }
+                }
+                fresh
+            }
+        }
+    }
+
+    fn session_of(&self, event: &Event) -> Option<String> {
+        let session = self.ledger.session(event.shard);
+        (!session.is_empty()).then(|| session.to_owned())
+    }
+
+    /// Stores received frames (with their decoded events, None for frames that are not an
+    /// event) and returns the events to count: the ones of frames the store did not hold.
+    pub fn admit(
+        &mut self,
+        frames: Vec<(RawFrame, Option<Event>)>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut kept = Vec::with_capacity(frames.len());
+        let mut events = Vec::with_capacity(frames.len());
+        let mut sessions = Vec::with_capacity(frames.len());
+        for (frame, event) in frames {
+            if let Some(event) = &event {
+                if !self.note(event) {
+                    continue;
+                }
+            }
+            sessions.push(event.as_ref().and_then(|e| self.session_of(e)));
+            kept.push(frame);
+            events.push(event);
+        }
+        if kept.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = lock(&self.wal).append(&kept)?;
+        let through = first + kept.len() as u64 - 1;
+        let mut rows = Vec::with_capacity(kept.len());
+        let mut out = Vec::with_capacity(kept.len());
+        for (i, ((frame, event), session)) in kept.into_iter().zip(events).zip(sessions).enumerate()
+        {
+            if let Some(event) = event {
+                rows.push(EventRow::from_frame(
+                    first + i as u64,
+                    frame,
+                    &event,
+                    session.as_deref(),
+                ));
+                out.push(event);
+            }
+        }
+        if let Some(pg) = &self.postgres {
+            // Never waits: a full channel or an outage makes the sink catch up from the log.
+            pg.handle().offer(first..through + 1, rows.clone());
+        }
+        self.flusher.send(rows, through);
+        Ok(out)
+    }
+
+    /// Syncs the log and saves progress when due (or `force`), then drops the log segments
+    /// every sink has stored.
+    pub fn checkpoint(&mut self, force: bool) -> Result<(), StoreError> {
+        if !force && self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
+            return Ok(());
+        }
+        let mut wal = lock(&self.wal);
+        wal.sync()?;
+        self.pending.save(&self.progress_path)?;
+        self.last_checkpoint = Instant::now();
+        // Records are dropped only once Parquet and PostgreSQL (when configured) hold them.
+        let mut keep_from = self.flusher.flushed().map_or(0, |l| l + 1);
+        if let Some(pg) = &self.postgres {
+            keep_from = keep_from.min(pg.handle().status().stored_lsn);
+        }
+        wal.truncate_before(keep_from)?;
+        Ok(())
+    }
+
+    /// Writes every row handed over so far to Parquet files and waits for the commit.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        self.checkpoint(true)?;
+        self.flusher.flush();
+        Ok(())
+    }
+
+    /// Stops the sinks after a last flush; PostgreSQL gets `grace` to catch up.
+    pub async fn close(mut self, grace: Duration) -> Result<Option<SinkStatus>, StoreError> {
+        self.flush()?;
+        let status = match self.postgres.take() {
+            Some(pg) => Some(pg.shutdown(grace).await),
+            None => None,
+        };
+        Ok(status)
+    }
+}
