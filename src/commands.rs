@@ -7,7 +7,9 @@ use crate::cli::{
 use crate::console;
 use crate::durable::{open_store, prepare_demo_dir};
 use crate::pipeline::{self, DataflowSink, EventSink, FRAME_QUEUE};
+use crate::serving::ApiServer;
 use anyhow::{bail, Context};
+use guildflow_api::{ApiContext, PipelineMetrics, Readiness};
 use guildflow_dataflow::runtime::{Cluster, Dataflow, DataflowConfig};
 use guildflow_dataflow::state::StatsState;
 use guildflow_model::{Metric, Period};
@@ -96,6 +98,7 @@ async fn live(
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
     mut store: Option<DurableStore>,
+    listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<StatsState> {
     if let Some(store) = &store {
         // Each shard resumes its stored session; the gateway replays what was not stored.
@@ -119,6 +122,19 @@ async fn live(
         // The views are rebuilt from every stored frame before the shards resume after them.
         rebuild(store, &mut sink)?;
     }
+    let metrics = PipelineMetrics::new();
+    let api = match listen {
+        Some(listen) => {
+            let ctx = api_context(state.clone(), store.as_ref())?
+                .with_registry(registry.clone())
+                .with_decode_counters(Arc::clone(&counters))
+                .with_metrics(metrics.clone());
+            let server = ApiServer::start(listen, ctx).await?;
+            eprintln!("API and dashboard at http://{}/", server.addr);
+            Some(server)
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::channel(FRAME_QUEUE);
     let shards = ShardSet::start(config, registry.clone(), tx)?;
     let drain = tokio::spawn(pipeline::drain_live(
@@ -127,6 +143,7 @@ async fn live(
         sink,
         record,
         store,
+        metrics,
     ));
     let report = tokio::spawn(console::report(
         Arc::clone(&counters),
@@ -149,6 +166,9 @@ async fn live(
     };
     report.abort();
     let (sink, store) = drain.await??;
+    if let Some(api) = api {
+        api.stop().await?;
+    }
     if let Some(store) = store {
         if let Some(status) = store.close(Duration::from_secs(5)).await? {
             tracing::info!(?status, "PostgreSQL sink stopped");
@@ -232,6 +252,14 @@ async fn wait_all(registry: &ShardRegistry) {
     }
 }
 
+/// The API's view of this process: the views, and the stored events for SQL when there is a
+/// store.
+fn api_context(state: StatsState, store: Option<&DurableStore>) -> anyhow::Result<ApiContext> {
+    let ctx = ApiContext::new(state);
+    let _ = store;
+    Ok(ctx)
+}
+
 /// Feeds every stored event to `sink` (the views restart where they stopped).
 fn rebuild<S: EventSink>(store: &mut DurableStore, sink: &mut S) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -255,12 +283,19 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
 }
 
 async fn run_live(args: RunArgs) -> anyhow::Result<()> {
-    let _ = &args.listen;
     let queue = discord_queue(&args.shards);
     let config = gateway_config(&args.shards, queue)?;
     let dataflow = start_dataflow(&args.dataflow)?;
     let store = open_store(&args.data, &args.store).await?;
-    let state = live(config, dataflow, None, args.duration, Some(store)).await?;
+    let state = live(
+        config,
+        dataflow,
+        None,
+        args.duration,
+        Some(store),
+        Some(args.listen),
+    )
+    .await?;
     if let Some(path) = &args.dump {
         std::fs::write(path, dump(&state)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -284,6 +319,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<()> {
         dataflow,
         Some(CaptureWriter::new(writer)),
         args.duration,
+        None,
         None,
     )
     .await?;
@@ -338,7 +374,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         args.rate
     );
     eprintln!("shards connect with the real twilight client; counters below every second (Ctrl-C to stop)");
-    let _ = &args.listen;
     prepare_demo_dir(&args.data)?;
     let store = open_store(
         &args.data,
@@ -361,7 +396,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         resume: HashMap::new(),
     };
     let dataflow = start_dataflow(&args.dataflow)?;
-    let result = live(config, dataflow, None, args.duration, Some(store)).await;
+    let result = live(
+        config,
+        dataflow,
+        None,
+        args.duration,
+        Some(store),
+        Some(args.listen),
+    )
+    .await;
     sim.shutdown();
     result.map(|_| ())
 }
@@ -423,6 +466,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let counters = Arc::new(DecodeCounters::default());
     let ingest = Ingest::new(Arc::clone(&counters));
     let dataflow = start_dataflow(&args.dataflow)?;
+    let state = dataflow.state();
     let mut inner = DataflowSink::new(dataflow);
     let store = match &data {
         Some(dir) => {
@@ -433,6 +477,20 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             Some(store)
         }
         None => None,
+    };
+    let readiness = Readiness::pending();
+    let api = if args.serve {
+        let ctx = api_context(state.clone(), store.as_ref())?
+            .with_decode_counters(Arc::clone(&counters))
+            .with_readiness(readiness.clone());
+        let server = ApiServer::start(args.listen, ctx).await?;
+        eprintln!(
+            "API at http://{}/ (/health answers 503 until the file is processed)",
+            server.addr
+        );
+        Some(server)
+    } else {
+        None
     };
     let sink = ReplaySink {
         shards,
@@ -463,6 +521,12 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         std::fs::write(path, dump(&state)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("leaderboards written to {}", path.display());
+    }
+    if let Some(api) = api {
+        readiness.mark_ready();
+        eprintln!("replay done; serving until Ctrl-C");
+        let _ = tokio::signal::ctrl_c().await;
+        api.stop().await?;
     }
     Ok(())
 }

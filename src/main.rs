@@ -6,6 +6,7 @@ mod commands;
 mod console;
 mod durable;
 mod pipeline;
+mod serving;
 
 use clap::Parser;
 

@@ -1,12 +1,14 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
+use guildflow_api::PipelineMetrics;
 use guildflow_dataflow::runtime::Dataflow;
-use guildflow_model::Event;
+use guildflow_model::{Event, EventKind};
 use guildflow_shards::capture::CaptureWriter;
 use guildflow_shards::ingest::Ingest;
 use guildflow_shards::RawFrame;
 use guildflow_store::durable::DurableStore;
 use std::io::Write;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Bound of the queue between shards and the pipeline. Shards never wait on it while
@@ -71,9 +73,12 @@ pub async fn drain_live<S: EventSink>(
     mut sink: S,
     mut record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     mut store: Option<DurableStore>,
+    metrics: PipelineMetrics,
 ) -> anyhow::Result<(S, Option<DurableStore>)> {
     let mut batch = Vec::with_capacity(1024);
+    let mut kinds = KindCounts::default();
     while frames.recv_many(&mut batch, 1024).await > 0 {
+        let started = Instant::now();
         if let Some(writer) = record.as_mut() {
             for frame in &batch {
                 writer.write(frame)?;
@@ -90,12 +95,14 @@ pub async fn drain_live<S: EventSink>(
                     .collect();
                 // Durable first: the log holds every frame before anything is derived from it.
                 for event in tokio::task::block_in_place(|| store.admit(decoded))? {
+                    kinds.add(&event);
                     sink.accept(event);
                 }
             }
             None => {
                 for frame in batch.drain(..) {
                     if let Some(event) = ingest.frame(&frame, None) {
+                        kinds.add(&event);
                         sink.accept(event);
                     }
                 }
@@ -104,7 +111,9 @@ pub async fn drain_live<S: EventSink>(
         sink.flush();
         if let Some(store) = store.as_mut() {
             tokio::task::block_in_place(|| store.checkpoint(false))?;
+            report_lag(store, &metrics);
         }
+        kinds.report(&metrics, started.elapsed());
     }
     if let Some(writer) = record.as_mut() {
         writer.flush()?;
@@ -113,4 +122,38 @@ pub async fn drain_live<S: EventSink>(
         tokio::task::block_in_place(|| store.flush())?;
     }
     Ok((sink, store))
+}
+
+/// Events of one batch by kind, for the per-type metrics.
+#[derive(Default)]
+struct KindCounts([u64; EventKind::ALL.len()]);
+
+impl KindCounts {
+    fn add(&mut self, event: &Event) {
+        self.0[event.body.kind().index()] += 1;
+    }
+
+    /// Records the batch: each event is charged an equal share of the batch's time (decode,
+    /// store, hand-off to the dataflow), the cost the pipeline pays per event.
+    fn report(&mut self, metrics: &PipelineMetrics, elapsed: Duration) {
+        let total: u64 = self.0.iter().sum();
+        if total == 0 {
+            return;
+        }
+        let each = elapsed / u32::try_from(total).unwrap_or(u32::MAX);
+        for kind in EventKind::ALL {
+            let n = std::mem::take(&mut self.0[kind.index()]);
+            if n > 0 {
+                metrics.record_events(kind, n, each);
+            }
+        }
+    }
+}
+
+fn report_lag(store: &DurableStore, metrics: &PipelineMetrics) {
+    let lag = store.lag();
+    metrics.set_sink_lag("parquet", lag.parquet_records, lag.parquet_seconds);
+    if let Some(pg) = lag.postgres {
+        metrics.set_sink_lag("postgres", pg.lag_rows, pg.lag_seconds);
+    }
 }

@@ -89,6 +89,7 @@ fn demo_runs_real_shards_against_the_simulator() {
         ])
         .arg("--data")
         .arg(dir.join("data"))
+        .args(["--listen", "127.0.0.1:0"])
         .output()
         .expect("demo runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -104,6 +105,14 @@ fn demo_runs_real_shards_against_the_simulator() {
         .and_then(|n| n.parse().ok())
         .expect("summary line");
     assert!(processed > 1000, "{stderr}");
+    assert!(
+        stderr.contains("API and dashboard at http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        dir.join("data/events/manifest.json").exists(),
+        "the demo stores its events in Parquet"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

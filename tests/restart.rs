@@ -67,6 +67,7 @@ fn a_restart_resumes_every_shard_without_gap_or_repeat() {
             .arg(format!("ws://127.0.0.1:{port}"))
             .arg("--data")
             .arg(&dir)
+            .args(["--listen", "127.0.0.1:0"])
             .arg("--dump")
             .arg(dir.join("live.json"))
             .output()

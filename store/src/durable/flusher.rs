@@ -46,6 +46,9 @@ pub struct ParquetFlusher {
     tx: Option<SyncSender<Command>>,
     flushed: Arc<AtomicU64>,
     errors: Arc<AtomicU64>,
+    started: Instant,
+    /// Milliseconds after `started` of the last commit.
+    last_commit: Arc<AtomicU64>,
     reader: StoreReader,
     thread: Option<JoinHandle<()>>,
 }
@@ -55,21 +58,32 @@ impl ParquetFlusher {
     pub fn start(store: ParquetStore, policy: FlushPolicy) -> ParquetFlusher {
         let flushed = Arc::new(AtomicU64::new(store.flushed_lsn().unwrap_or(NONE)));
         let errors = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let last_commit = Arc::new(AtomicU64::new(0));
         let reader = store.reader();
         // Bounded: if Parquet falls behind, ingestion waits (and the shards pause) instead of
         // buffering without limit; the rows are safe in the log either way.
         let (tx, rx) = sync_channel(64);
         let thread = {
             let (flushed, errors) = (flushed.clone(), errors.clone());
+            let last_commit = last_commit.clone();
             std::thread::Builder::new()
                 .name("parquet-flusher".into())
-                .spawn(move || flush_loop(store, policy, rx, &flushed, &errors))
+                .spawn(move || {
+                    let committed = || {
+                        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        last_commit.store(ms, Ordering::Relaxed);
+                    };
+                    flush_loop(store, policy, rx, &flushed, &errors, &committed)
+                })
                 .ok()
         };
         ParquetFlusher {
             tx: Some(tx),
             flushed,
             errors,
+            started,
+            last_commit,
             reader,
             thread,
         }
@@ -100,6 +114,12 @@ impl ParquetFlusher {
             NONE => None,
             lsn => Some(lsn),
         }
+    }
+
+    /// Seconds since the last commit.
+    pub fn since_commit(&self) -> f64 {
+        let at = Duration::from_millis(self.last_commit.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(at).as_secs_f64()
     }
 
     /// Failed writes so far (each is retried with the next flush).
@@ -135,6 +155,7 @@ fn flush_loop(
     rx: Receiver<Command>,
     flushed: &AtomicU64,
     errors: &AtomicU64,
+    committed: &dyn Fn(),
 ) {
     let mut pending: Vec<EventRow> = Vec::new();
     let mut through: Option<u64> = None;
@@ -148,6 +169,7 @@ fn flush_loop(
                 if let Some(lsn) = info.flushed_lsn {
                     flushed.store(lsn, Ordering::Release);
                 }
+                committed();
             }
             Err(e) => {
                 errors.fetch_add(1, Ordering::Relaxed);

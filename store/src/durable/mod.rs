@@ -76,6 +76,17 @@ pub struct RebuildReport {
     pub log_records: u64,
 }
 
+/// How far the sinks are behind the log.
+#[derive(Clone, Debug, Default)]
+pub struct StoreLag {
+    /// Log records not yet in committed Parquet files.
+    pub parquet_records: u64,
+    /// Seconds since the last Parquet commit while records wait (0 when none wait).
+    pub parquet_seconds: f64,
+    /// The PostgreSQL sink's state, when configured.
+    pub postgres: Option<SinkStatus>,
+}
+
 /// The log, progress, Parquet files and optional PostgreSQL sink of one data directory.
 pub struct DurableStore {
     wal: Arc<Mutex<Wal>>,
@@ -158,6 +169,22 @@ impl DurableStore {
     /// The PostgreSQL sink's handle, when configured.
     pub fn postgres(&self) -> Option<SinkHandle> {
         self.postgres.as_ref().map(PostgresSinkTask::handle)
+    }
+
+    /// How far the sinks are behind the log.
+    pub fn lag(&self) -> StoreLag {
+        let next = lock(&self.wal).next_lsn();
+        let stored = self.flusher.flushed().map_or(0, |l| l + 1);
+        let parquet_records = next.saturating_sub(stored);
+        StoreLag {
+            parquet_records,
+            parquet_seconds: if parquet_records > 0 {
+                self.flusher.since_commit()
+            } else {
+                0.0
+            },
+            postgres: self.postgres_status(),
+        }
     }
 
     /// Frames refused because the store already held them.
