@@ -2,14 +2,13 @@
 //! with their decoded events and:
 //!
 //! 1. drops frames the store already holds ([`FrameLedger`]: (shard, session, seq));
-//! 2. appends the rest to the write-ahead log (durable at the next checkpoint);
-//! 3. hands their rows to the Parquet flusher (visible to queries at once, in files within
-//!    seconds) and offers them to the optional PostgreSQL sink, which never makes ingestion
-//!    wait;
+//! 2. appends the rest to the write-ahead log;
 //!
-//! and returns the events to count. [`DurableStore::checkpoint`] syncs the log, then saves
-//! shard progress (so progress never claims a frame the log could lose), then drops log
-//! segments every sink has stored. At start, [`DurableStore::rebuild`] replays every stored row
+//! and returns the events to count. [`DurableStore::checkpoint`] (every 100 ms) syncs the log,
+//! then saves shard progress (so progress never claims a frame the log could lose), then hands
+//! the synced rows to the Parquet flusher (visible to queries at once, in files within
+//! seconds) and offers them to the optional PostgreSQL sink (which never makes ingestion
+//! wait), then drops log segments every sink has stored. At start, [`DurableStore::rebuild`] replays every stored row
 //! (Parquet, then the log's tail) so the views end exactly where an uninterrupted run would.
 
 mod flusher;
@@ -97,6 +96,14 @@ pub struct DurableStore {
     postgres: Option<PostgresSinkTask>,
     decode: Decode,
     last_checkpoint: Instant,
+    unsynced: Unsynced,
+}
+
+/// Rows appended to the log since its last sync, held back from the sinks until it syncs.
+#[derive(Default)]
+struct Unsynced {
+    rows: Vec<EventRow>,
+    lsns: Option<std::ops::Range<u64>>,
 }
 
 fn lock(wal: &Mutex<Wal>) -> MutexGuard<'_, Wal> {
@@ -148,6 +155,7 @@ impl DurableStore {
             postgres,
             decode: config.decode,
             last_checkpoint: Instant::now(),
+            unsynced: Unsynced::default(),
         })
     }
 
@@ -218,7 +226,13 @@ impl DurableStore {
         }
         let after = snapshot.manifest.flushed_lsn.map_or(0, |l| l + 1);
         drop(snapshot);
-        let tail = lock(&self.wal).read_from(after)?;
+        let tail = {
+            let mut wal = lock(&self.wal);
+            // What survived a crash may sit in the page cache only; it goes to Parquet below,
+            // so it must be durable here first (see `checkpoint`).
+            wal.sync()?;
+            wal.read_from(after)?
+        };
         let mut rows = Vec::new();
         let mut through = None;
         for (lsn, frame) in tail {
@@ -316,11 +330,9 @@ impl DurableStore {
                 out.push(event);
             }
         }
-        if let Some(pg) = &self.postgres {
-            // Never waits: a full channel or an outage makes the sink catch up from the log.
-            pg.handle().offer(first..through + 1, rows.clone());
-        }
-        self.flusher.send(rows, through);
+        let lsns = self.unsynced.lsns.get_or_insert(first..first);
+        lsns.end = through + 1;
+        self.unsynced.rows.extend(rows);
         Ok(out)
     }
 
@@ -334,6 +346,16 @@ impl DurableStore {
         wal.sync()?;
         self.pending.save(&self.progress_path)?;
         self.last_checkpoint = Instant::now();
+        // Sinks get only synced records: a record they stored and the log then lost would
+        // have its lsn reused by another frame after a restart.
+        if let Some(lsns) = self.unsynced.lsns.take() {
+            let rows = std::mem::take(&mut self.unsynced.rows);
+            if let Some(pg) = &self.postgres {
+                // Never waits: a full channel or an outage makes the sink catch up from the log.
+                pg.handle().offer(lsns.clone(), rows.clone());
+            }
+            self.flusher.send(rows, lsns.end - 1);
+        }
         // Records are dropped only once Parquet and PostgreSQL (when configured) hold them.
         let mut keep_from = self.flusher.flushed().map_or(0, |l| l + 1);
         if let Some(pg) = &self.postgres {
