@@ -32,6 +32,25 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Apply the SQL migrations (`migrations/`) to a PostgreSQL database.
     Migrate(MigrateArgs),
+    /// Remove a member's raw events of one guild from the store (and PostgreSQL); their
+    /// aggregates go with them at the next start. Run it while guildflow is stopped.
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// Guild id.
+    #[arg(long)]
+    pub guild: u64,
+    /// The member's user id.
+    #[arg(long)]
+    pub user: u64,
+    /// Data directory.
+    #[arg(long, default_value = "./data")]
+    pub data: PathBuf,
+    /// Also erase from this PostgreSQL database.
+    #[arg(long, env = "GUILDFLOW_POSTGRES")]
+    pub postgres: Option<String>,
 }
 
 /// Where raw events are kept.

@@ -1,8 +1,8 @@
 //! One function per subcommand.
 
 use crate::cli::{
-    Command, DataflowArgs, DemoArgs, GenerateArgs, MigrateArgs, RecordArgs, ReplayArgs, RunArgs,
-    ShardArgs, SimulateArgs,
+    Command, DataflowArgs, DemoArgs, EraseArgs, GenerateArgs, MigrateArgs, RecordArgs, ReplayArgs,
+    RunArgs, ShardArgs, SimulateArgs,
 };
 use crate::console;
 use crate::durable::{open_store, prepare_demo_dir};
@@ -38,6 +38,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => generate(args),
         Command::Simulate(args) => simulate(args).await,
         Command::Migrate(args) => migrate(args).await,
+        Command::Erase(args) => erase(args).await,
     }
 }
 
@@ -273,6 +274,32 @@ fn rebuild<S: EventSink>(store: &mut DurableStore, sink: &mut S) -> anyhow::Resu
             started.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+async fn erase(args: EraseArgs) -> anyhow::Result<()> {
+    // The store first: a PostgreSQL sink catching up from the log could otherwise bring the
+    // rows back.
+    let data = args.data.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        guildflow_store::erase::erase_member(&data, args.guild, args.user)
+    })
+    .await??;
+    eprintln!(
+        "erased member {} of guild {} from {}: {} Parquet rows ({} files rewritten), {} log records",
+        args.user,
+        args.guild,
+        args.data.display(),
+        report.parquet_rows,
+        report.files_rewritten,
+        report.log_records
+    );
+    if let Some(url) = &args.postgres {
+        let erased =
+            guildflow_store::erase::erase_member_postgres(url, args.guild, args.user).await?;
+        eprintln!("erased {} PostgreSQL rows ({erased:?})", erased.total());
+    }
+    eprintln!("their aggregates are gone once guildflow restarts on this directory");
     Ok(())
 }
 

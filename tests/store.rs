@@ -193,3 +193,59 @@ fn replay_serve_answers_503_until_the_file_is_processed_then_the_api() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn erase_removes_a_member_from_the_store_and_their_aggregates_at_restart() {
+    let dir = temp_dir("erase");
+    let capture = dir.join("capture.jsonl");
+    generate(&capture, 5_000);
+    let data = dir.join("data");
+    replay(&[
+        capture.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--dump".as_ref(),
+        dir.join("before.json").as_os_str(),
+    ]);
+    let before = read_json(&dir.join("before.json"));
+    let (guild, boards) = before.as_object().unwrap().iter().next().unwrap();
+    let user = boards["messages/all"][0][0].as_str().unwrap().to_owned();
+
+    let out = guildflow()
+        .args(["erase", "--guild", guild, "--user", &user, "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Parquet rows"), "{stderr}");
+
+    // Restarting on the directory (an empty capture) rebuilds the views without them.
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    replay(&[
+        empty.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--dump".as_ref(),
+        dir.join("after.json").as_os_str(),
+    ]);
+    let after = read_json(&dir.join("after.json"));
+    for (key, entries) in after[guild.as_str()].as_object().unwrap() {
+        assert!(
+            entries
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e[0] != user.as_str()),
+            "{user} still on {key}"
+        );
+    }
+    // Other guilds are untouched.
+    for (g, boards) in before.as_object().unwrap() {
+        if g != guild {
+            assert_eq!(&after[g.as_str()], boards, "guild {g} changed");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

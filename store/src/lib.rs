@@ -9,9 +9,14 @@
 //!
 //! Parquet files, the PostgreSQL/TimescaleDB sink and rebuilding the dataflow from the store
 //! are the rest of issue 4 and build on these.
+//!
+//! - [`erase`]: a member's events out of the log, the Parquet files and PostgreSQL (privacy
+//!   requests); [`lock`]: the data directory's exclusive lock.
 
 pub mod durable;
+pub mod erase;
 pub mod ledger;
+pub mod lock;
 pub mod parquet;
 pub mod postgres;
 pub mod progress;

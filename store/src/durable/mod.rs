@@ -16,6 +16,7 @@ mod flusher;
 pub use flusher::{FlushPolicy, ParquetFlusher};
 
 use crate::ledger::FrameLedger;
+use crate::lock::{lock_data_dir, DirLock, LockError};
 use crate::parquet::{ParquetConfig, ParquetStore, ParquetStoreError, StoreReader};
 use crate::postgres::{
     PostgresSinkError, PostgresSinkTask, SinkConfig, SinkHandle, SinkStatus, TaskConfig, WalCatchUp,
@@ -47,6 +48,9 @@ pub enum StoreError {
     /// The PostgreSQL sink could not start.
     #[error(transparent)]
     Postgres(#[from] PostgresSinkError),
+    /// Another process uses the data directory.
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 /// Decodes a raw frame into its event (the caller owns decoding; the store only keeps
@@ -97,6 +101,8 @@ pub struct DurableStore {
     decode: Decode,
     last_checkpoint: Instant,
     unsynced: Unsynced,
+    /// Held while open: erase and a second process are refused meanwhile.
+    _lock: DirLock,
 }
 
 /// Rows appended to the log since its last sync, held back from the sinks until it syncs.
@@ -116,6 +122,11 @@ impl DurableStore {
     /// Opens `data/wal`, `data/events`, `data/progress.json`; starts the Parquet flusher and,
     /// when configured, the PostgreSQL sink (which needs a tokio runtime).
     pub fn open(data: &Path, config: StoreConfig) -> Result<DurableStore, StoreError> {
+        std::fs::create_dir_all(data).map_err(|source| WalError::Io {
+            path: data.to_owned(),
+            source,
+        })?;
+        let lock = lock_data_dir(data)?;
         let wal = Wal::open(
             &data.join("wal"),
             WalConfig {
@@ -156,6 +167,7 @@ impl DurableStore {
             decode: config.decode,
             last_checkpoint: Instant::now(),
             unsynced: Unsynced::default(),
+            _lock: lock,
         })
     }
 

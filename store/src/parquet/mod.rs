@@ -10,7 +10,8 @@
 //!
 //! - [`schema`]: the Arrow schema and row/batch conversion (tolerant of older files).
 //! - [`Manifest`]: the committed file list, its pruning ([`Manifest::files_for`]).
-//! - [`ParquetStore`]: the single writer: write, compact, apply retention.
+//! - [`ParquetStore`]: the single writer: write, compact, apply retention, rewrite files
+//!   without some rows (erasing a member, [`ParquetStore::rewrite_files`]).
 //! - [`StoreReader`]: the query side's consistent view (committed files plus not yet
 //!   committed rows).
 //! - [`StoredRows`]: every stored row back in LSN order, to rebuild the views at start.
@@ -21,6 +22,7 @@ mod layout;
 mod manifest;
 mod reader;
 mod replay;
+mod rewrite;
 pub mod schema;
 mod writer;
 
@@ -29,6 +31,7 @@ pub use layout::{day_of, day_string, MS_PER_DAY};
 pub use manifest::{FileEntry, Manifest, MANIFEST_FILE};
 pub use reader::{StoreReader, StoreSnapshot};
 pub use replay::StoredRows;
+pub use rewrite::RewriteReport;
 pub use schema::{batch_to_rows, events_schema, rows_to_batch};
 pub use writer::{CommitInfo, OpenReport, ParquetConfig, ParquetStore};
 

@@ -16,10 +16,16 @@
 //! is counted and skipped (its length still frames the next one), so valid records after it
 //! are kept. A corrupted *length* cannot be told from a torn write: the scan of that segment
 //! stops there (and, in the last segment, truncates), which is the limit of length framing.
+//!
+//! Erasure ([`Wal::erase_records`], for privacy requests) replaces a record by a tombstone — a
+//! valid record whose payload is not a frame — so the LSNs of the records after it never
+//! change; readers skip tombstones as they skip any record that is not a frame.
 
+mod erase;
 mod record;
 mod segment;
 
+pub use erase::WalErasure;
 pub use record::{decode_frame, encode_frame};
 
 use guildflow_model::RawFrame;

@@ -25,7 +25,19 @@ pub fn encode_frame(frame: &RawFrame, out: &mut Vec<u8>) -> Result<(), WalError>
     Ok(())
 }
 
-/// Decodes a payload (CRC already checked); None when it is not a frame.
+/// Payload of an erased record (see [`super::Wal::erase_records`]). Shorter than a frame's
+/// `shard | at` header, so it never decodes as a frame, yet it is a valid record: it keeps
+/// its place, and with it the LSN of every record after it.
+pub(super) const TOMBSTONE: &[u8] = b"erased";
+
+/// Appends a tombstone record to `out`.
+pub(super) fn encode_tombstone(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(TOMBSTONE.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(TOMBSTONE).to_le_bytes());
+    out.extend_from_slice(TOMBSTONE);
+}
+
+/// Decodes a payload (CRC already checked); None when it is not a frame (a tombstone is not).
 pub fn decode_frame(payload: &[u8]) -> Option<RawFrame> {
     let shard = u32::from_le_bytes(payload.get(0..4)?.try_into().ok()?);
     let at = i64::from_le_bytes(payload.get(4..12)?.try_into().ok()?);

@@ -1,10 +1,10 @@
 //! One segment file: scanning (with recovery), reading, appending.
 
-use super::record::{decode_frame, HEADER, MAX_PAYLOAD};
+use super::record::{decode_frame, encode_tombstone, HEADER, MAX_PAYLOAD};
 use super::Lsn;
 use guildflow_model::RawFrame;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 pub(super) struct Segment {
@@ -72,6 +72,29 @@ pub(super) fn list(dir: &Path) -> io::Result<Vec<Segment>> {
     }
     segments.sort_by_key(|s| s.first_lsn);
     Ok(segments)
+}
+
+/// Name a rewritten segment is written under before it replaces the segment. `list` ignores
+/// it (it does not end in `.log`).
+pub(super) fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Deletes the temp files of rewrites a crash interrupted (the segment itself is intact).
+pub(super) fn remove_temps(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("wal-") && name.ends_with(".log.tmp") {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 impl Segment {
@@ -145,6 +168,50 @@ impl Segment {
             at = payload_at + len;
         }
         Ok(())
+    }
+
+    /// Replaces every record `erase` selects by a tombstone, writing the new content to
+    /// `<name>.tmp`, fsyncing it and renaming it over this file (the caller fsyncs the
+    /// directory); returns how many were replaced. The file is not touched when none is.
+    ///
+    /// Every other byte is copied as it is: the record count, hence every LSN, is unchanged,
+    /// and bytes a corrupt length made unreadable stay unreadable rather than being guessed at.
+    pub fn erase(&self, erase: &mut dyn FnMut(Lsn, &RawFrame) -> bool) -> io::Result<u64> {
+        let bytes = self.bytes()?;
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut erased = 0;
+        let mut at = 0;
+        let mut lsn = self.first_lsn;
+        while let Next::Record {
+            payload_at, len, ..
+        } = next(&bytes, at)
+        {
+            let end = payload_at + len;
+            // Records failing their CRC are checked too: a flipped bit elsewhere in the
+            // payload does not make the member's frame anyone else's.
+            let hit = decode_frame(&bytes[payload_at..end]).is_some_and(|f| erase(lsn, &f));
+            if hit {
+                encode_tombstone(&mut out);
+                erased += 1;
+            } else {
+                out.extend_from_slice(&bytes[at..end]);
+            }
+            lsn += 1;
+            at = end;
+        }
+        if erased == 0 {
+            return Ok(0);
+        }
+        out.extend_from_slice(&bytes[at..]);
+        let tmp = temp_path(&self.path);
+        let mut file = File::create(&tmp)?;
+        let written = file.write_all(&out).and_then(|()| file.sync_all());
+        drop(file);
+        if let Err(e) = written.and_then(|()| fs::rename(&tmp, &self.path)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(erased)
     }
 
     /// A handle appending at the end, and the current size.
