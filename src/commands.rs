@@ -256,8 +256,14 @@ async fn wait_all(registry: &ShardRegistry) {
 /// The API's view of this process: the views, and the stored events for SQL when there is a
 /// store.
 fn api_context(state: StatsState, store: Option<&DurableStore>) -> anyhow::Result<ApiContext> {
-    let ctx = ApiContext::new(state);
-    let _ = store;
+    let mut ctx = ApiContext::new(state);
+    if let Some(store) = store {
+        let sql = guildflow_queries::GuildSql::new(
+            store.reader(),
+            guildflow_queries::SqlLimits::default(),
+        )?;
+        ctx = ctx.with_sql(sql);
+    }
     Ok(ctx)
 }
 

@@ -117,6 +117,25 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// `POST path` with a JSON body over HTTP/1.0: (status, body).
+fn post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
 #[test]
 fn replay_serve_answers_503_until_the_file_is_processed_then_the_api() {
     let dir = temp_dir("serve");
@@ -168,6 +187,23 @@ fn replay_serve_answers_503_until_the_file_is_processed_then_the_api() {
     let first = &page["entries"][0];
     assert_eq!(first["user_id"], expected[0][0], "{body}");
     assert_eq!(first["value"], expected[0][1], "{body}");
+    // SQL over what the replay stored, restricted to the guild.
+    let (status, body) = post_json(
+        port,
+        &format!("/api/guilds/{guild}/sql"),
+        r#"{"sql":"select count(distinct guild_id) as guilds, count(*) as n from events"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["rows"][0][0], 1, "{body}");
+    let (status, body) = post_json(
+        port,
+        &format!("/api/guilds/{guild}/sql"),
+        r#"{"sql":"drop table events"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{body}");
     let (status, metrics) = get(port, "/metrics").unwrap();
     assert_eq!(status, 200);
     assert!(

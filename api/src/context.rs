@@ -2,6 +2,7 @@
 
 use crate::metrics::PipelineMetrics;
 use guildflow_dataflow::state::StatsState;
+use guildflow_queries::GuildSql;
 use guildflow_shards::decode::DecodeCounters;
 use guildflow_shards::registry::ShardRegistry;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,6 +67,25 @@ pub struct ApiConfig {
     pub ws_message_burst: f64,
     /// Level-ups buffered per client between two flushes (older ones are counted as missed).
     pub ws_activity_buffer: usize,
+    /// Largest body of `POST /sql` (the SQL text cap plus room for JSON escaping); the
+    /// general [`ApiConfig::max_body_bytes`] does not apply to that route.
+    pub sql_max_body_bytes: u64,
+    /// Store queries (SQL, windowed leaderboards) per second one client address may start,
+    /// sustained (IPv6 addresses count per /64).
+    pub sql_ip_per_second: f64,
+    /// Store queries one client address may start in a burst.
+    pub sql_ip_burst: f64,
+    /// Store queries per second over one guild, whoever asks, sustained.
+    pub sql_guild_per_second: f64,
+    /// Store queries over one guild in a burst.
+    pub sql_guild_burst: f64,
+    /// Store queries of one client address running at once.
+    pub sql_ip_in_flight: u32,
+    /// Store queries over one guild running at once.
+    pub sql_guild_in_flight: u32,
+    /// Addresses and guilds the query limiter tracks at most; idle ones are forgotten first,
+    /// and when every tracked one is busy a new one is refused (429).
+    pub sql_limiter_keys: usize,
 }
 
 impl Default for ApiConfig {
@@ -81,6 +101,14 @@ impl Default for ApiConfig {
             ws_messages_per_second: 10.0,
             ws_message_burst: 20.0,
             ws_activity_buffer: 100,
+            sql_max_body_bytes: 128 * 1024,
+            sql_ip_per_second: 1.0,
+            sql_ip_burst: 10.0,
+            sql_guild_per_second: 2.0,
+            sql_guild_burst: 20.0,
+            sql_ip_in_flight: 2,
+            sql_guild_in_flight: 4,
+            sql_limiter_keys: 100_000,
         }
     }
 }
@@ -100,6 +128,9 @@ pub struct ApiContext {
     pub metrics: PipelineMetrics,
     /// Limits.
     pub config: ApiConfig,
+    /// The store's query service (ad hoc SQL, windowed leaderboards); None answers those
+    /// routes 503 `sql_unavailable`.
+    pub sql: Option<Arc<GuildSql>>,
 }
 
 impl ApiContext {
@@ -112,6 +143,7 @@ impl ApiContext {
             readiness: Readiness::ready(),
             metrics: PipelineMetrics::new(),
             config: ApiConfig::default(),
+            sql: None,
         }
     }
 
@@ -142,6 +174,14 @@ impl ApiContext {
     /// With other limits.
     pub fn with_config(mut self, config: ApiConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// With the store's query service: enables `POST /api/guilds/{guild}/sql` and the
+    /// leaderboard's historical and rolling windows. Takes a `GuildSql` or an
+    /// `Arc<GuildSql>` shared with other users.
+    pub fn with_sql(mut self, sql: impl Into<Arc<GuildSql>>) -> Self {
+        self.sql = Some(sql.into());
         self
     }
 }

@@ -1,10 +1,12 @@
-//! guildflow's HTTP API on warp: the REST reads of SPEC §5 (leaderboards with CSV export,
-//! member and guild stats), the live leaderboard websocket, Prometheus `/metrics` and
-//! `/health`. It owns the HTTP surface only: it reads the dataflow's published
-//! [`guildflow_dataflow::state::StatsState`], the shard registry and the decode counters, and
-//! never writes to them. Ad hoc SQL lives in `guildflow-queries` (wired separately).
+//! guildflow's HTTP API on warp: the REST reads of SPEC §5 (leaderboards with CSV export, live
+//! and over store windows; member and guild stats), guild-scoped ad hoc SQL, the live
+//! leaderboard websocket, Prometheus `/metrics` and `/health`. It owns the HTTP surface only:
+//! it reads the dataflow's published [`guildflow_dataflow::state::StatsState`], the store
+//! through `guildflow_queries::GuildSql` (which owns SQL planning, isolation and limits), the
+//! shard registry and the decode counters, and never writes to them.
 //!
-//! The binary builds an [`ApiContext`] from its handles and calls [`serve`]:
+//! The binary builds an [`ApiContext`] from its handles and calls [`serve`] (with a store,
+//! add `.with_sql(GuildSql::new(store_reader, SqlLimits::default())?)`):
 //!
 //! ```no_run
 //! # async fn run(state: guildflow_dataflow::state::StatsState) -> Result<(), guildflow_api::ApiError> {
@@ -32,6 +34,7 @@ pub mod handlers;
 pub mod live;
 pub mod metrics;
 pub mod models;
+mod ratelimit;
 mod server;
 mod shared;
 

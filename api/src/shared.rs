@@ -3,8 +3,12 @@
 use crate::context::ApiContext;
 use crate::live::rooms::Rooms;
 use crate::metrics::ServerMetrics;
+use crate::models::error::Problem;
+use crate::ratelimit::{Permit, QueryLimiter};
 use guildflow_dataflow::state::Listening;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::watch;
 
 pub(crate) struct Shared {
@@ -13,6 +17,8 @@ pub(crate) struct Shared {
     pub rooms: Arc<Rooms>,
     /// `true` once the server shuts down (websocket sessions close with 1001).
     pub shutdown: watch::Sender<bool>,
+    /// Admission of store queries per client address and guild.
+    pub queries: Arc<QueryLimiter>,
     /// Keeps the state listener registered as long as the API exists.
     _listening: Listening,
 }
@@ -24,12 +30,42 @@ impl Shared {
         let listening = ctx
             .state
             .listen(move |event| listener_rooms.dispatch(event));
+        let queries = Arc::new(QueryLimiter::new(&ctx.config));
         Arc::new(Shared {
+            queries,
             ctx,
             metrics: ServerMetrics::default(),
             rooms,
             shutdown: watch::channel(false).0,
             _listening: listening,
         })
+    }
+}
+
+impl Shared {
+    /// Admits a store query (SQL or windowed leaderboard) of `remote` over `guild`, or the
+    /// 429 to answer. Hold the permit until the query is done.
+    pub fn admit_query(
+        &self,
+        remote: Option<SocketAddr>,
+        guild: u64,
+        now: Instant,
+    ) -> Result<Permit, Problem> {
+        self.queries
+            .admit(remote.map(|a| a.ip()), guild, now)
+            .map_err(|refused| {
+                let whose = if refused.scope == "guild" {
+                    "over this guild"
+                } else {
+                    "from this address"
+                };
+                Problem::rate_limited(
+                    format!(
+                        "too many store queries {whose}; retry in {} s",
+                        refused.retry_after_secs
+                    ),
+                    refused.retry_after_secs,
+                )
+            })
     }
 }

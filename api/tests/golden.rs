@@ -11,9 +11,13 @@
 
 mod common;
 
-use common::{fixture_config, fixture_state, guilds_by_activity, tests_dir, FIXTURE_EVENTS};
+use common::{
+    fixture_config, fixture_sql, fixture_state, fixture_store, guilds_by_activity, tests_dir,
+    FIXTURE_EVENTS,
+};
 use guildflow_api::{routes, ApiContext};
 use guildflow_model::{Metric, Period};
+use guildflow_queries::SqlLimits;
 use serde_json::{json, Value};
 
 #[test]
@@ -36,6 +40,35 @@ async fn exchange(
         request = request.header("accept", accept);
     }
     let response = request.reply(filter).await;
+    let mut record = record(&response, format!("GET {path}"));
+    // Store windows say which span they covered.
+    for name in ["x-guildflow-window-from", "x-guildflow-window-to"] {
+        if let Some(value) = response.headers().get(name) {
+            record[name] = Value::String(value.to_str().unwrap().to_owned());
+        }
+    }
+    record
+}
+
+/// One `POST /sql` exchange, recorded like [`exchange`].
+async fn sql_exchange(
+    filter: &warp::filters::BoxedFilter<(warp::reply::Response,)>,
+    guild: u64,
+    sql: &str,
+) -> Value {
+    let path = format!("/api/guilds/{guild}/sql");
+    let response = warp::test::request()
+        .method("POST")
+        .path(&path)
+        .json(&json!({ "sql": sql }))
+        .reply(filter)
+        .await;
+    let mut record = record(&response, format!("POST {path}"));
+    record["request_body"] = json!({ "sql": sql });
+    record
+}
+
+fn record(response: &warp::http::Response<warp::hyper::body::Bytes>, request: String) -> Value {
     let content_type = response
         .headers()
         .get("content-type")
@@ -49,7 +82,7 @@ async fn exchange(
         Value::String(text)
     };
     json!({
-        "request": format!("GET {path}"),
+        "request": request,
         "status": response.status().as_u16(),
         "content_type": content_type,
         "body": body,
@@ -182,5 +215,38 @@ async fn rest_endpoints_match_their_golden_files() {
     ];
     for (name, path, accept) in cases {
         check(name, &exchange(&filter, &path, accept).await);
+    }
+}
+
+#[tokio::test]
+async fn store_endpoints_match_their_golden_files() {
+    let state = fixture_state();
+    let busy = guilds_by_activity(&state)[0];
+    let store = fixture_store("golden");
+    let filter = routes(ApiContext::new(state).with_sql(fixture_sql(&store, SqlLimits::default())));
+    let sql_cases = [
+        (
+            "sql_messages_per_member",
+            "SELECT user_id, count(DISTINCT message_id) AS messages, min(ts) AS first \
+             FROM events WHERE kind = 'message_create' AND NOT bot \
+             GROUP BY user_id ORDER BY messages DESC, user_id LIMIT 5",
+        ),
+        ("sql_error_not_read_only", "DROP TABLE events"),
+    ];
+    for (name, sql) in sql_cases {
+        check(name, &sql_exchange(&filter, busy, sql).await);
+    }
+    let window_cases = [
+        (
+            "leaderboard_window_score_1h",
+            format!("/api/guilds/{busy}/leaderboard?metric=score&period=1h&per_page=5"),
+        ),
+        (
+            "leaderboard_window_messages_day_at",
+            format!("/api/guilds/{busy}/leaderboard?metric=messages&period=day&at=2026-02-01T23:00:00Z&per_page=5"),
+        ),
+    ];
+    for (name, path) in window_cases {
+        check(name, &exchange(&filter, &path, None).await);
     }
 }

@@ -3,12 +3,16 @@
 //! and is timed per route template for `/metrics`.
 
 mod common;
+mod sql;
 
 use crate::context::ApiContext;
 use crate::handlers;
+use crate::metrics::Route;
 use crate::shared::Shared;
 use common::{body_limit, query_pairs, with_shared};
 use std::sync::Arc;
+use std::time::Instant;
+use warp::filters::path::FullPath;
 use warp::filters::BoxedFilter;
 use warp::http::header::{HeaderValue, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use warp::reply::Response;
@@ -31,15 +35,19 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
         .and(warp::path::end())
         .and(query_pairs())
         .and(warp::header::optional::<String>("accept"))
+        .and(warp::addr::remote())
         .and(with_shared(&shared))
-        .map(
+        .then(
             |guild: String,
              params: Vec<(String, String)>,
              accept: Option<String>,
+             remote,
              shared: Arc<Shared>| {
-                handlers::leaderboard::leaderboard(&shared, &guild, &params, accept.as_deref())
+                handlers::leaderboard::leaderboard(shared, guild, params, accept, remote)
             },
         );
+
+    let sql = sql::route(guild, &shared);
 
     let member = warp::get()
         .and(guild)
@@ -80,8 +88,9 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
         .map(|shared: Arc<Shared>| handlers::metrics::metrics(&shared));
 
     let timing = Arc::clone(&shared);
-    body_limit(shared.ctx.config.max_body_bytes)
-        .and(
+    // The SQL route has its own body limit, so it sits outside the general one.
+    let answer = sql
+        .or(body_limit(shared.ctx.config.max_body_bytes).and(
             leaderboard
                 .or(member)
                 .unify()
@@ -93,22 +102,32 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(metrics)
                 .unify(),
-        )
-        .recover(handlers::errors::recover)
+        ))
         .unify()
-        .map(|mut response: Response| {
-            let headers = response.headers_mut();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            response
-        })
-        .with(warp::log::custom(move |info| {
-            timing.metrics.observe_request(
-                crate::metrics::Route::classify(info.path()),
-                info.status().as_u16(),
-                info.elapsed(),
-            );
-        }))
-        .map(warp::Reply::into_response)
+        .recover(handlers::errors::recover)
+        .unify();
+
+    // Timed here rather than with `warp::log`, so a handler can name its route more finely
+    // than the path does (a store window on the leaderboard path is not a live read).
+    warp::any()
+        .map(Instant::now)
+        .and(warp::path::full())
+        .and(answer)
+        .map(
+            move |start: Instant, path: FullPath, mut response: Response| {
+                let route = response
+                    .extensions()
+                    .get::<Route>()
+                    .copied()
+                    .unwrap_or_else(|| Route::classify(path.as_str()));
+                let headers = response.headers_mut();
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+                timing
+                    .metrics
+                    .observe_request(route, response.status().as_u16(), start.elapsed());
+                response
+            },
+        )
         .boxed()
 }

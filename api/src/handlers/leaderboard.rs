@@ -1,36 +1,53 @@
-//! `GET /api/guilds/{guild}/leaderboard` (JSON or CSV).
+//! `GET /api/guilds/{guild}/leaderboard` (JSON or CSV): current standard periods from the
+//! live views; past periods and rolling windows from the store (`leaderboard_window.rs`).
 
 use super::{json_response, problem_response, response, with_watermark};
+use crate::metrics::Route;
 use crate::models::error::Problem;
 use crate::models::ids::parse_id;
 use crate::models::leaderboard::{to_csv, Format, LeaderboardQuery, LeaderboardResponse};
+use crate::models::window::Span;
 use crate::shared::Shared;
+use guildflow_dataflow::state::LeaderboardEntry;
 use guildflow_model::GuildId;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use warp::http::header::{HeaderValue, CONTENT_DISPOSITION};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 /// The handler.
-pub(crate) fn leaderboard(
-    shared: &Shared,
-    guild: &str,
-    params: &[(String, String)],
-    accept: Option<&str>,
+pub(crate) async fn leaderboard(
+    shared: Arc<Shared>,
+    guild: String,
+    params: Vec<(String, String)>,
+    accept: Option<String>,
+    remote: Option<SocketAddr>,
 ) -> Response {
-    match answer(shared, guild, params, accept) {
-        Ok(response) => response,
-        Err(problem) => problem_response(&problem),
-    }
+    let answer = async {
+        let guild = parse_id("guild", &guild)?;
+        let query = LeaderboardQuery::parse(&params, accept.as_deref())?;
+        match query.span {
+            Span::Live(_) => live(&shared, guild, &query),
+            _ => {
+                let answer = super::leaderboard_window::window(&shared, guild, &query, remote);
+                let mut response = answer
+                    .await
+                    .unwrap_or_else(|problem| problem_response(&problem));
+                response.extensions_mut().insert(Route::LeaderboardWindow);
+                Ok(response)
+            }
+        }
+    };
+    answer
+        .await
+        .unwrap_or_else(|problem| problem_response(&problem))
 }
 
-fn answer(
-    shared: &Shared,
-    guild: &str,
-    params: &[(String, String)],
-    accept: Option<&str>,
-) -> Result<Response, Problem> {
-    let guild = parse_id("guild", guild)?;
-    let query = LeaderboardQuery::parse(params, accept)?;
+fn live(shared: &Shared, guild: u64, query: &LeaderboardQuery) -> Result<Response, Problem> {
+    let Span::Live(period) = query.span else {
+        return Err(Problem::bad_request("invalid_period", "not a live period"));
+    };
     // An unpaged CSV is an export of the whole board; everything else is one page.
     let (offset, limit) = if query.format == Format::Csv && !query.paged {
         (0, shared.ctx.config.max_export_rows)
@@ -42,39 +59,48 @@ fn answer(
         if !published.has_guild(guild) {
             return Err(unknown_guild(guild));
         }
-        published.leaderboard(guild, query.metric, query.period, offset, limit)
+        published.leaderboard(guild, query.metric, period, offset, limit)
     };
-    let watermark = page.watermark;
-    let response = match query.format {
+    Ok(with_watermark(
+        render(guild, query, period.as_str(), page.total, page.entries),
+        page.watermark,
+    ))
+}
+
+/// The JSON body or CSV export of a page.
+pub(crate) fn render(
+    guild: u64,
+    query: &LeaderboardQuery,
+    period: &str,
+    total: usize,
+    entries: Vec<LeaderboardEntry>,
+) -> Response {
+    match query.format {
         Format::Json => json_response(
             StatusCode::OK,
             &LeaderboardResponse {
                 guild_id: GuildId(guild),
                 metric: query.metric,
-                period: query.period,
+                period: period.to_owned(),
                 page: query.page,
                 per_page: query.per_page,
-                total: page.total,
-                entries: page.entries,
+                total,
+                entries,
             },
         ),
         Format::Csv => {
-            let mut response = response(
-                StatusCode::OK,
-                "text/csv; charset=utf-8",
-                to_csv(&page.entries),
-            );
+            let mut response =
+                response(StatusCode::OK, "text/csv; charset=utf-8", to_csv(&entries));
             let name = format!(
-                "attachment; filename=\"leaderboard-{guild}-{}-{}.csv\"",
-                query.metric, query.period
+                "attachment; filename=\"leaderboard-{guild}-{}-{period}.csv\"",
+                query.metric
             );
             if let Ok(value) = HeaderValue::from_str(&name) {
                 response.headers_mut().insert(CONTENT_DISPOSITION, value);
             }
             response
         }
-    };
-    Ok(with_watermark(response, watermark))
+    }
 }
 
 /// 404 for a guild without any state.

@@ -5,17 +5,33 @@ pub mod errors;
 pub mod guild;
 pub mod health;
 pub mod leaderboard;
+mod leaderboard_window;
 pub mod member;
 pub mod metrics;
+pub mod sql;
 
 use crate::models::error::Problem;
 use serde::Serialize;
-use warp::http::header::{HeaderValue, CONTENT_TYPE};
+use warp::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 /// A response with `body` and `content_type`.
 pub(crate) fn response(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A binary (or already encoded) response.
+pub(crate) fn bytes_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
     response
@@ -41,7 +57,13 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
 
 /// The JSON error response of `problem`.
 pub fn problem_response(problem: &Problem) -> Response {
-    response(problem.status, "application/json", problem.to_json())
+    let mut response = response(problem.status, "application/json", problem.to_json());
+    if let Some(seconds) = problem.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// Sets `x-guildflow-watermark` (Unix ms of the state read), so clients of bodies that do not

@@ -9,14 +9,19 @@ use std::time::Duration;
 /// A route template, the `route` label (templates, not paths: ids must not become labels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Route {
-    /// `/api/guilds/{guild}/leaderboard`.
+    /// `/api/guilds/{guild}/leaderboard`, live periods.
     Leaderboard,
+    /// `/api/guilds/{guild}/leaderboard` over a store window (`period=7d`, `at`, `from`/`to`):
+    /// a query, not a live read, so it has its own latency series.
+    LeaderboardWindow,
     /// `/api/guilds/{guild}/members/{user}/stats`.
     MemberStats,
     /// `/api/guilds/{guild}/stats`.
     GuildStats,
     /// `/api/guilds/{guild}/live` (the upgrade only).
     Live,
+    /// `POST /api/guilds/{guild}/sql`.
+    Sql,
     /// `/health`.
     Health,
     /// `/metrics`.
@@ -27,11 +32,13 @@ pub enum Route {
 
 impl Route {
     /// Every route, in label order.
-    pub const ALL: [Route; 7] = [
+    pub const ALL: [Route; 9] = [
         Route::Leaderboard,
+        Route::LeaderboardWindow,
         Route::MemberStats,
         Route::GuildStats,
         Route::Live,
+        Route::Sql,
         Route::Health,
         Route::Metrics,
         Route::Other,
@@ -41,9 +48,11 @@ impl Route {
     pub const fn as_str(self) -> &'static str {
         match self {
             Route::Leaderboard => "leaderboard",
+            Route::LeaderboardWindow => "leaderboard_window",
             Route::MemberStats => "member_stats",
             Route::GuildStats => "guild_stats",
             Route::Live => "live",
+            Route::Sql => "sql",
             Route::Health => "health",
             Route::Metrics => "metrics",
             Route::Other => "other",
@@ -51,6 +60,7 @@ impl Route {
     }
 
     /// The route of a request path (by shape; the id segments are not validated here).
+    /// Handlers may name a finer one by putting a `Route` in the response's extensions.
     pub fn classify(path: &str) -> Route {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match segments.as_slice() {
@@ -58,6 +68,7 @@ impl Route {
             ["api", "guilds", _, "members", _, "stats"] => Route::MemberStats,
             ["api", "guilds", _, "stats"] => Route::GuildStats,
             ["api", "guilds", _, "live"] => Route::Live,
+            ["api", "guilds", _, "sql"] => Route::Sql,
             ["health"] => Route::Health,
             ["metrics"] => Route::Metrics,
             _ => Route::Other,
@@ -234,6 +245,7 @@ mod tests {
         );
         assert_eq!(Route::classify("/api/guilds/1/stats"), Route::GuildStats);
         assert_eq!(Route::classify("/api/guilds/1/live"), Route::Live);
+        assert_eq!(Route::classify("/api/guilds/1/sql"), Route::Sql);
         assert_eq!(Route::classify("/health"), Route::Health);
         assert_eq!(Route::classify("/metrics"), Route::Metrics);
         assert_eq!(Route::classify("/api/guilds/1/other"), Route::Other);

@@ -13,6 +13,8 @@ pub struct Problem {
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
+    /// Seconds to wait before retrying, sent as `Retry-After` (429).
+    pub retry_after: Option<u64>,
 }
 
 /// The body of an error response.
@@ -38,6 +40,15 @@ impl Problem {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `rate_limited`, to be retried after `seconds`.
+    pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
+        Problem {
+            retry_after: Some(seconds),
+            ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 

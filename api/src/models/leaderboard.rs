@@ -2,8 +2,9 @@
 
 use super::error::Problem;
 use super::ids::truncate;
+use super::window::Span;
 use guildflow_dataflow::state::LeaderboardEntry;
-use guildflow_model::{GuildId, Metric, Period};
+use guildflow_model::{GuildId, Metric};
 use serde::Serialize;
 
 /// Default `per_page`.
@@ -25,8 +26,8 @@ pub enum Format {
 pub struct LeaderboardQuery {
     /// Metric (default `score`).
     pub metric: Metric,
-    /// Period (default `all`).
-    pub period: Period,
+    /// Period or window (default: the live `all`).
+    pub span: Span,
     /// 1-based page.
     pub page: usize,
     /// Entries per page, 1..=100.
@@ -66,6 +67,7 @@ fn positive(name: &str, raw: &str, max: usize) -> Result<usize, Problem> {
 impl LeaderboardQuery {
     /// Validates the query parameters (later occurrences of a name win; unknown names are
     /// ignored) and the `Accept` header (`text/csv` asks for CSV unless `format` says).
+    /// `xp` exists only on the live views: with a window it is a 400 `unsupported_metric`.
     pub fn parse(params: &[(String, String)], accept: Option<&str>) -> Result<Self, Problem> {
         let metric = match last(params, "metric") {
             None => Metric::Score,
@@ -79,18 +81,19 @@ impl LeaderboardQuery {
                 )
             })?,
         };
-        let period = match last(params, "period") {
-            None => Period::All,
-            Some(raw) => raw.parse().map_err(|_| {
-                Problem::bad_request(
-                    "invalid_period",
-                    format!(
-                        "period must be one of day, week, month, all, not {:?}",
-                        truncate(raw)
-                    ),
-                )
-            })?,
-        };
+        let span = Span::parse(
+            last(params, "period"),
+            last(params, "at"),
+            last(params, "from"),
+            last(params, "to"),
+        )?;
+        if metric == Metric::Xp && !span.is_live() {
+            return Err(Problem::bad_request(
+                "unsupported_metric",
+                "xp is only ranked for the current standard periods (day, week, month, all \
+                 without at, from or to); use messages, reactions, voice or score for windows",
+            ));
+        }
         // Pages past any realistic board are valid (and empty), but must not overflow.
         let page = last(params, "page")
             .map(|raw| positive("page", raw, 1_000_000_000))
@@ -114,7 +117,7 @@ impl LeaderboardQuery {
         };
         Ok(LeaderboardQuery {
             metric,
-            period,
+            span,
             page: page.unwrap_or(1),
             per_page: per_page.unwrap_or(DEFAULT_PER_PAGE),
             format,
@@ -135,8 +138,9 @@ pub struct LeaderboardResponse {
     pub guild_id: GuildId,
     /// Metric.
     pub metric: Metric,
-    /// Period.
-    pub period: Period,
+    /// Period: `day`, `week`, `month`, `all`, a rolling window as asked (`7d`), or
+    /// `custom` (`from`/`to`).
+    pub period: String,
     /// 1-based page.
     pub page: usize,
     /// Page size.
@@ -174,8 +178,15 @@ mod tests {
     fn defaults() {
         let q = LeaderboardQuery::parse(&[], None).unwrap();
         assert_eq!(
-            (q.metric, q.period, q.page, q.per_page, q.format, q.paged),
-            (Metric::Score, Period::All, 1, 50, Format::Json, false)
+            (q.metric, q.span, q.page, q.per_page, q.format, q.paged),
+            (
+                Metric::Score,
+                Span::Live(guildflow_model::Period::All),
+                1,
+                50,
+                Format::Json,
+                false
+            )
         );
     }
 
@@ -195,6 +206,16 @@ mod tests {
         assert_eq!(code(&[("per_page", "101")]), "invalid_per_page");
         assert_eq!(code(&[("per_page", "ten")]), "invalid_per_page");
         assert_eq!(code(&[("format", "xml")]), "invalid_format");
+        assert_eq!(code(&[("period", "7x")]), "invalid_period");
+        assert_eq!(code(&[("at", "now")]), "invalid_at");
+        assert_eq!(
+            code(&[("metric", "xp"), ("period", "7d")]),
+            "unsupported_metric"
+        );
+        assert_eq!(
+            code(&[("metric", "xp"), ("at", "2026-01-01T00:00:00Z")]),
+            "unsupported_metric"
+        );
     }
 
     #[test]

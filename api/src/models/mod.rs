@@ -7,6 +7,8 @@ pub mod health;
 pub mod ids;
 pub mod leaderboard;
 pub mod member;
+pub mod sql;
+pub mod window;
 
 /// `YYYY-MM-DD` of a local day given as the Unix ms of its local midnight (the dataflow keys
 /// local buckets as wall-clock time read as UTC).

@@ -8,9 +8,12 @@ use guildflow_dataflow::state::StatsState;
 use guildflow_model::{
     ChannelId, Event, EventBody, GuildId, MessageCreate, MessageId, Metric, Period, UserId,
 };
-use guildflow_shards::capture::CaptureReader;
+use guildflow_queries::{GuildSql, SqlLimits};
+use guildflow_shards::capture::{CaptureItem, CaptureReader};
 use guildflow_shards::ingest::Ingest;
 use guildflow_shards::workload::WorkloadConfig;
+use guildflow_store::parquet::{ParquetConfig, ParquetStore};
+use guildflow_store::EventRow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -47,6 +50,58 @@ pub fn fixture_events() -> Vec<Event> {
         }
     }
     events
+}
+
+/// The fixture's stored rows, as the binary stores them: one per decoded frame, its capture
+/// line number as lsn. Also returns the last line (the `through_lsn` of the commit).
+pub fn fixture_rows() -> (Vec<EventRow>, u64) {
+    let bytes = std::fs::read(tests_dir().join("fixtures/capture.jsonl")).unwrap();
+    let ingest = Ingest::default();
+    let mut reader = CaptureReader::new(&bytes[..]);
+    let (mut rows, mut last) = (Vec::new(), 0);
+    while let Some(item) = reader.next_item().unwrap() {
+        if let CaptureItem::Frame { line, frame } = item {
+            last = line;
+            if let Some(event) = ingest.frame(&frame, Some(line)) {
+                rows.push(EventRow::new(line, &frame, &event, None));
+            }
+        }
+    }
+    (rows, last)
+}
+
+/// A Parquet store holding the whole fixture, in a fresh directory named after `name`
+/// (removed when the returned guard drops).
+pub struct FixtureStore {
+    /// The writer (kept alive: its reader shares its state).
+    pub store: ParquetStore,
+    /// Its directory.
+    pub dir: PathBuf,
+}
+
+impl Drop for FixtureStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The fixture committed to a Parquet store.
+pub fn fixture_store(name: &str) -> FixtureStore {
+    let dir = std::env::temp_dir().join(format!("guildflow-api-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = ParquetConfig {
+        retention_days: None,
+        ..ParquetConfig::default()
+    };
+    let mut store = ParquetStore::open(&dir, config).unwrap();
+    let (rows, last) = fixture_rows();
+    store.write(rows, last).unwrap();
+    FixtureStore { store, dir }
+}
+
+/// The query service over `store` with `limits`.
+pub fn fixture_sql(store: &FixtureStore, limits: SqlLimits) -> GuildSql {
+    GuildSql::new(store.store.reader(), limits).unwrap()
 }
 
 /// The fixture run through a one-worker dataflow to the end.

@@ -1,0 +1,266 @@
+//! Admission of store queries (ad hoc SQL, windowed leaderboards): a token bucket and an
+//! in-flight cap per client address and per guild. The query service bounds each query and
+//! how many run at once, but not who gets to queue them: without this, one client could keep
+//! every slot busy and every other admin waiting for their timeout.
+
+use crate::context::ApiConfig;
+use crate::live::limiter::TokenBucket;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Why a query was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// Whose budget ran out: `"address"` or `"guild"`.
+    pub scope: &'static str,
+    /// Whole seconds before trying again is worth it (≥ 1), for `Retry-After`.
+    pub retry_after_secs: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    bucket: TokenBucket,
+    in_flight: u32,
+}
+
+#[derive(Debug)]
+struct Limits {
+    per_second: f64,
+    burst: f64,
+    in_flight: u32,
+}
+
+/// One scope's slots (addresses or guilds), bounded in number.
+#[derive(Debug)]
+struct Table<K> {
+    limits: Limits,
+    slots: HashMap<K, Slot>,
+}
+
+impl<K: Hash + Eq + Copy> Table<K> {
+    fn new(limits: Limits) -> Self {
+        Table {
+            limits,
+            slots: HashMap::new(),
+        }
+    }
+
+    /// Whether `key` may start a query now; makes room for a new key if needed.
+    fn check(&mut self, key: K, now: Instant, max_keys: usize) -> Result<(), Duration> {
+        if !self.slots.contains_key(&key) && self.slots.len() >= max_keys {
+            // Idle keys (nothing running, bucket refilled) carry no state worth keeping.
+            self.slots.retain(|_, slot| {
+                slot.bucket.wait(now);
+                slot.in_flight > 0 || !slot.bucket.is_full()
+            });
+            if self.slots.len() >= max_keys {
+                return Err(Duration::from_secs(1));
+            }
+        }
+        let limits = &self.limits;
+        let slot = self.slots.entry(key).or_insert_with(|| Slot {
+            bucket: TokenBucket::new(limits.per_second, limits.burst),
+            in_flight: 0,
+        });
+        if slot.in_flight >= limits.in_flight {
+            // A running query frees its place when it ends; a second is a fair guess.
+            return Err(Duration::from_secs(1));
+        }
+        match slot.bucket.wait(now) {
+            None => Ok(()),
+            Some(wait) => Err(wait),
+        }
+    }
+
+    fn start(&mut self, key: K) {
+        if let Some(slot) = self.slots.get_mut(&key) {
+            slot.bucket.take();
+            slot.in_flight += 1;
+        }
+    }
+
+    fn finish(&mut self, key: K) {
+        if let Some(slot) = self.slots.get_mut(&key) {
+            slot.in_flight = slot.in_flight.saturating_sub(1);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Tables {
+    addresses: Table<IpAddr>,
+    guilds: Table<u64>,
+}
+
+/// The limiter of one API instance.
+#[derive(Debug)]
+pub(crate) struct QueryLimiter {
+    tables: Mutex<Tables>,
+    max_keys: usize,
+}
+
+/// A started query; dropping it (the query ended, or the client went away) frees its place.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    limiter: Arc<QueryLimiter>,
+    address: IpAddr,
+    guild: u64,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut tables = self.limiter.lock();
+        tables.addresses.finish(self.address);
+        tables.guilds.finish(self.guild);
+    }
+}
+
+impl QueryLimiter {
+    /// A limiter with `config`'s `sql_*` limits.
+    pub fn new(config: &ApiConfig) -> Self {
+        QueryLimiter {
+            tables: Mutex::new(Tables {
+                addresses: Table::new(Limits {
+                    per_second: config.sql_ip_per_second,
+                    burst: config.sql_ip_burst,
+                    in_flight: config.sql_ip_in_flight.max(1),
+                }),
+                guilds: Table::new(Limits {
+                    per_second: config.sql_guild_per_second,
+                    burst: config.sql_guild_burst,
+                    in_flight: config.sql_guild_in_flight.max(1),
+                }),
+            }),
+            max_keys: config.sql_limiter_keys.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits a query of `client` (None when the transport has no peer address: such
+    /// requests share one budget) over `guild`, or says how long to wait. Both budgets must
+    /// allow it; neither is charged otherwise.
+    pub fn admit(
+        self: &Arc<Self>,
+        client: Option<IpAddr>,
+        guild: u64,
+        now: Instant,
+    ) -> Result<Permit, Refused> {
+        let address = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
+        let mut tables = self.lock();
+        let refused = |scope, wait: Duration| Refused {
+            scope,
+            retry_after_secs: wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u64,
+        };
+        tables
+            .addresses
+            .check(address, now, self.max_keys)
+            .map_err(|wait| refused("address", wait))?;
+        tables
+            .guilds
+            .check(guild, now, self.max_keys)
+            .map_err(|wait| refused("guild", wait))?;
+        tables.addresses.start(address);
+        tables.guilds.start(guild);
+        Ok(Permit {
+            limiter: Arc::clone(self),
+            address,
+            guild,
+        })
+    }
+}
+
+/// The budget key of an address: IPv6 clients usually hold a whole /64, so they count per
+/// /64 (an IPv4-mapped address counts as its IPv4 address).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from_bits(
+                v6.to_bits() & 0xffff_ffff_ffff_ffff_0000_0000_0000_0000,
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(burst: f64, in_flight: u32, max_keys: usize) -> Arc<QueryLimiter> {
+        Arc::new(QueryLimiter::new(&ApiConfig {
+            sql_ip_per_second: 1.0,
+            sql_ip_burst: burst,
+            sql_guild_per_second: 1.0,
+            sql_guild_burst: burst * 10.0,
+            sql_ip_in_flight: in_flight,
+            sql_guild_in_flight: in_flight * 10,
+            sql_limiter_keys: max_keys,
+            ..ApiConfig::default()
+        }))
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn bucket_then_retry_after() {
+        let limiter = limiter(2.0, 10, 100);
+        let now = Instant::now();
+        let a = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
+        let b = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
+        let refused = limiter.admit(ip("10.0.0.1"), 1, now).unwrap_err();
+        assert_eq!(refused.scope, "address");
+        assert_eq!(refused.retry_after_secs, 1);
+        // Another client is not affected.
+        assert!(limiter.admit(ip("10.0.0.2"), 1, now).is_ok());
+        drop((a, b));
+        assert!(limiter
+            .admit(ip("10.0.0.1"), 1, now + Duration::from_secs(1))
+            .is_ok());
+    }
+
+    #[test]
+    fn in_flight_cap_frees_on_drop() {
+        let limiter = limiter(100.0, 1, 100);
+        let now = Instant::now();
+        let running = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
+        assert!(limiter.admit(ip("10.0.0.1"), 2, now).is_err());
+        drop(running);
+        assert!(limiter.admit(ip("10.0.0.1"), 2, now).is_ok());
+    }
+
+    #[test]
+    fn a_refused_guild_does_not_charge_the_address() {
+        let limiter = limiter(1.0, 10, 100);
+        let now = Instant::now();
+        // Guild 7's in-flight cap is 100 here; exhaust its bucket (burst 10) from others.
+        let _held: Vec<_> = (0..10)
+            .map(|i| limiter.admit(ip(&format!("10.0.1.{i}")), 7, now).unwrap())
+            .collect();
+        let refused = limiter.admit(ip("10.0.0.9"), 7, now).unwrap_err();
+        assert_eq!(refused.scope, "guild");
+        assert!(limiter.admit(ip("10.0.0.9"), 8, now).is_ok());
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_keys_are_bounded() {
+        let limiter = limiter(1.0, 10, 2);
+        let now = Instant::now();
+        let _a = limiter.admit(ip("2001:db8::1"), 1, now).unwrap();
+        assert!(limiter.admit(ip("2001:db8::2"), 1, now).is_err());
+        // Two busy addresses fill the table: a third is refused until one is idle.
+        let _b = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
+        assert!(limiter.admit(ip("10.0.0.2"), 1, now).is_err());
+        let later = now + Duration::from_secs(5);
+        drop(_a);
+        assert!(limiter.admit(ip("10.0.0.2"), 1, later).is_ok());
+    }
+}
