@@ -6,7 +6,7 @@
 
 use crate::parquet::{ParquetStore, StoreReader};
 use crate::row::EventRow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -46,6 +46,8 @@ pub struct ParquetFlusher {
     tx: Option<SyncSender<Command>>,
     flushed: Arc<AtomicU64>,
     errors: Arc<AtomicU64>,
+    /// The last write failed (its rows wait in memory for the next one; the log has them).
+    failing: Arc<AtomicBool>,
     started: Instant,
     /// Milliseconds after `started` of the last commit.
     last_commit: Arc<AtomicU64>,
@@ -58,6 +60,7 @@ impl ParquetFlusher {
     pub fn start(store: ParquetStore, policy: FlushPolicy) -> ParquetFlusher {
         let flushed = Arc::new(AtomicU64::new(store.flushed_lsn().unwrap_or(NONE)));
         let errors = Arc::new(AtomicU64::new(0));
+        let failing = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let last_commit = Arc::new(AtomicU64::new(0));
         let reader = store.reader();
@@ -65,7 +68,7 @@ impl ParquetFlusher {
         // buffering without limit; the rows are safe in the log either way.
         let (tx, rx) = sync_channel(64);
         let thread = {
-            let (flushed, errors) = (flushed.clone(), errors.clone());
+            let (flushed, errors, failing) = (flushed.clone(), errors.clone(), failing.clone());
             let last_commit = last_commit.clone();
             std::thread::Builder::new()
                 .name("parquet-flusher".into())
@@ -74,7 +77,7 @@ impl ParquetFlusher {
                         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                         last_commit.store(ms, Ordering::Relaxed);
                     };
-                    flush_loop(store, policy, rx, &flushed, &errors, &committed)
+                    flush_loop(store, policy, rx, &flushed, &errors, &failing, &committed)
                 })
                 .ok()
         };
@@ -82,6 +85,7 @@ impl ParquetFlusher {
             tx: Some(tx),
             flushed,
             errors,
+            failing,
             started,
             last_commit,
             reader,
@@ -122,6 +126,11 @@ impl ParquetFlusher {
         self.started.elapsed().saturating_sub(at).as_secs_f64()
     }
 
+    /// Whether the last write failed.
+    pub fn failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
     /// Failed writes so far (each is retried with the next flush).
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
@@ -143,10 +152,15 @@ impl Drop for ParquetFlusher {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
+/// Retention's clock: the newest event time stored, capped by the wall clock. Event time,
+/// not the wall clock alone, so a capture from months ago replayed today keeps its last 30
+/// days instead of being deleted as it is written; capped, so one frame stamped in the future
+/// cannot expire everything.
+fn retention_now(newest_ts: Option<i64>) -> Option<i64> {
+    let wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    newest_ts.map(|ts| ts.min(wall))
 }
 
 fn flush_loop(
@@ -155,9 +169,11 @@ fn flush_loop(
     rx: Receiver<Command>,
     flushed: &AtomicU64,
     errors: &AtomicU64,
+    failing: &AtomicBool,
     committed: &dyn Fn(),
 ) {
     let mut pending: Vec<EventRow> = Vec::new();
+    let mut newest_ts = store.manifest().files.iter().map(|f| f.max_ts).max();
     let mut through: Option<u64> = None;
     let mut last_flush = Instant::now();
     // First maintenance soon after start: a crash may have left small files behind.
@@ -169,10 +185,12 @@ fn flush_loop(
                 if let Some(lsn) = info.flushed_lsn {
                     flushed.store(lsn, Ordering::Release);
                 }
+                failing.store(false, Ordering::Relaxed);
                 committed();
             }
             Err(e) => {
                 errors.fetch_add(1, Ordering::Relaxed);
+                failing.store(true, Ordering::Relaxed);
                 tracing::error!(error = %e, rows = rows.len(), "parquet flush failed; retrying with the next one");
                 *pending = rows;
             }
@@ -189,6 +207,8 @@ fn flush_loop(
         match command {
             Some(Command::Rows(rows, lsn)) => {
                 store.push_tail(&rows);
+                let batch_newest = rows.iter().map(|r| r.ts).max();
+                newest_ts = newest_ts.max(batch_newest);
                 pending.extend(rows);
                 through = Some(through.map_or(lsn, |t| t.max(lsn)));
             }
@@ -215,9 +235,11 @@ fn flush_loop(
                 Ok(report) => tracing::debug!(?report, "parquet compaction"),
                 Err(e) => tracing::warn!(error = %e, "parquet compaction failed"),
             }
-            match store.apply_retention(now_ms()) {
-                Ok(report) => tracing::debug!(?report, "parquet retention"),
-                Err(e) => tracing::warn!(error = %e, "parquet retention failed"),
+            if let Some(now) = retention_now(newest_ts) {
+                match store.apply_retention(now) {
+                    Ok(report) => tracing::debug!(?report, "parquet retention"),
+                    Err(e) => tracing::warn!(error = %e, "parquet retention failed"),
+                }
             }
         }
     }

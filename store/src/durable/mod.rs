@@ -48,6 +48,13 @@ pub enum StoreError {
     /// The PostgreSQL sink could not start.
     #[error(transparent)]
     Postgres(#[from] PostgresSinkError),
+    /// Writing Parquet files failed; the rows are safe in the log and are written at the
+    /// next start.
+    #[error("{errors} Parquet writes failed (see the log); the rows are kept in the write-ahead log and written at the next start")]
+    ParquetBehind {
+        /// Failed writes.
+        errors: u64,
+    },
     /// Another process uses the data directory.
     #[error(transparent)]
     Lock(#[from] LockError),
@@ -381,6 +388,11 @@ impl DurableStore {
     pub fn flush(&mut self) -> Result<(), StoreError> {
         self.checkpoint(true)?;
         self.flusher.flush();
+        if self.flusher.failing() {
+            return Err(StoreError::ParquetBehind {
+                errors: self.flusher.errors(),
+            });
+        }
         Ok(())
     }
 
