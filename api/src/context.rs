@@ -42,6 +42,15 @@ impl Default for Readiness {
     }
 }
 
+/// A token bucket's budget: `per_second` sustained, `burst` at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// Tokens at most (a full bucket).
+    pub burst: f64,
+}
+
 /// Limits and pacing of the API. The defaults are the documented production values
 /// (docs/API.md); tests shrink some to provoke the limits quickly.
 #[derive(Clone, Debug)]
@@ -86,6 +95,16 @@ pub struct ApiConfig {
     /// Addresses and guilds the query limiter tracks at most; idle ones are forgotten first,
     /// and when every tracked one is busy a new one is refused (429).
     pub sql_limiter_keys: usize,
+    /// Requests per client address (IPv6: per /64) on every `/api/` route, whatever the
+    /// route (`/metrics` and `/health` are exempt); None: unlimited (benchmarks driving one
+    /// server from one address).
+    pub client_rate: Option<RateLimit>,
+    /// Websocket connection attempts per client address, on top of [`ApiConfig::client_rate`]
+    /// (a reconnect loop costs a session each time, not one read); None: unlimited.
+    pub ws_connect_rate: Option<RateLimit>,
+    /// Addresses the request limiter tracks at most (per budget); idle ones are forgotten
+    /// first, and when every tracked one is busy a new one is refused (429).
+    pub client_limiter_keys: usize,
 }
 
 impl Default for ApiConfig {
@@ -109,6 +128,15 @@ impl Default for ApiConfig {
             sql_ip_in_flight: 2,
             sql_guild_in_flight: 4,
             sql_limiter_keys: 100_000,
+            client_rate: Some(RateLimit {
+                per_second: 50.0,
+                burst: 100.0,
+            }),
+            ws_connect_rate: Some(RateLimit {
+                per_second: 2.0,
+                burst: 20.0,
+            }),
+            client_limiter_keys: 100_000,
         }
     }
 }
@@ -168,6 +196,14 @@ impl ApiContext {
     /// With the pipeline's metrics.
     pub fn with_metrics(mut self, metrics: PipelineMetrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Without per-client request and connection limits: for benchmarks that drive one
+    /// server from a single address (never in production).
+    pub fn without_client_limits(mut self) -> Self {
+        self.config.client_rate = None;
+        self.config.ws_connect_rate = None;
         self
     }
 

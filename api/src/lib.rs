@@ -1,6 +1,8 @@
 //! guildflow's HTTP API on warp: the REST reads of SPEC §5 (leaderboards with CSV export, live
 //! and over store windows; member and guild stats), guild-scoped ad hoc SQL, the live
-//! leaderboard websocket, Prometheus `/metrics` and `/health`. It owns the HTTP surface only:
+//! leaderboard websocket, Prometheus `/metrics` and `/health`, its OpenAPI 3.1 document
+//! (`/api/openapi.json`) and per-client rate limits on every `/api/` route. It owns the HTTP
+//! surface only:
 //! it reads the dataflow's published [`guildflow_dataflow::state::StatsState`], the store
 //! through `guildflow_queries::GuildSql` (which owns SQL planning, isolation and limits), the
 //! shard registry and the decode counters, and never writes to them.
@@ -38,7 +40,7 @@ mod ratelimit;
 mod server;
 mod shared;
 
-pub use context::{ApiConfig, ApiContext, Readiness};
+pub use context::{ApiConfig, ApiContext, RateLimit, Readiness};
 pub use error::ApiError;
 pub use filters::routes;
 pub use metrics::PipelineMetrics;

@@ -1,9 +1,14 @@
-//! Admission of store queries (ad hoc SQL, windowed leaderboards): a token bucket and an
-//! in-flight cap per client address and per guild. The query service bounds each query and
-//! how many run at once, but not who gets to queue them: without this, one client could keep
-//! every slot busy and every other admin waiting for their timeout.
+//! Admission per client address (IPv6 by /64) and per guild.
+//!
+//! - [`QueryLimiter`]: store queries (ad hoc SQL, windowed leaderboards), a token bucket and
+//!   an in-flight cap per address and per guild. The query service bounds each query and how
+//!   many run at once, but not who gets to queue them: without this, one client could keep
+//!   every slot busy and every other admin waiting for their timeout.
+//! - [`ClientLimiter`]: every `/api/` request, and websocket connection attempts, a token
+//!   bucket per address. Live reads are cheap, but not free: one client looping on them (or on
+//!   reconnecting) would take CPU from everyone else's, and from the websocket broadcasts.
 
-use crate::context::ApiConfig;
+use crate::context::{ApiConfig, RateLimit};
 use crate::live::limiter::TokenBucket;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -33,11 +38,27 @@ struct Limits {
     in_flight: u32,
 }
 
+impl Limits {
+    /// A bucket without an in-flight cap (requests are not tracked until they end).
+    fn rate(limit: RateLimit) -> Self {
+        Limits {
+            per_second: limit.per_second,
+            burst: limit.burst,
+            in_flight: u32::MAX,
+        }
+    }
+}
+
+/// A full table is swept at most this often: a sweep walks every key, and clients refused for
+/// want of room must not make each of their requests cost one.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
 /// One scope's slots (addresses or guilds), bounded in number.
 #[derive(Debug)]
 struct Table<K> {
     limits: Limits,
     slots: HashMap<K, Slot>,
+    last_sweep: Option<Instant>,
 }
 
 impl<K: Hash + Eq + Copy> Table<K> {
@@ -45,19 +66,26 @@ impl<K: Hash + Eq + Copy> Table<K> {
         Table {
             limits,
             slots: HashMap::new(),
+            last_sweep: None,
         }
     }
 
     /// Whether `key` may start a query now; makes room for a new key if needed.
     fn check(&mut self, key: K, now: Instant, max_keys: usize) -> Result<(), Duration> {
         if !self.slots.contains_key(&key) && self.slots.len() >= max_keys {
-            // Idle keys (nothing running, bucket refilled) carry no state worth keeping.
-            self.slots.retain(|_, slot| {
-                slot.bucket.wait(now);
-                slot.in_flight > 0 || !slot.bucket.is_full()
-            });
+            let due = self
+                .last_sweep
+                .is_none_or(|last| now.saturating_duration_since(last) >= SWEEP_INTERVAL);
+            if due {
+                self.last_sweep = Some(now);
+                // Idle keys (nothing running, bucket refilled) carry no state worth keeping.
+                self.slots.retain(|_, slot| {
+                    slot.bucket.wait(now);
+                    slot.in_flight > 0 || !slot.bucket.is_full()
+                });
+            }
             if self.slots.len() >= max_keys {
-                return Err(Duration::from_secs(1));
+                return Err(SWEEP_INTERVAL);
             }
         }
         let limits = &self.limits;
@@ -79,6 +107,13 @@ impl<K: Hash + Eq + Copy> Table<K> {
         if let Some(slot) = self.slots.get_mut(&key) {
             slot.bucket.take();
             slot.in_flight += 1;
+        }
+    }
+
+    /// Takes a token without counting anything in flight (a request, not a query).
+    fn charge(&mut self, key: K) {
+        if let Some(slot) = self.slots.get_mut(&key) {
+            slot.bucket.take();
         }
     }
 
@@ -151,12 +186,8 @@ impl QueryLimiter {
         guild: u64,
         now: Instant,
     ) -> Result<Permit, Refused> {
-        let address = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
+        let address = address_key(client);
         let mut tables = self.lock();
-        let refused = |scope, wait: Duration| Refused {
-            scope,
-            retry_after_secs: wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u64,
-        };
         tables
             .addresses
             .check(address, now, self.max_keys)
@@ -173,6 +204,78 @@ impl QueryLimiter {
             guild,
         })
     }
+}
+
+/// Whose budget ran out, and for how long.
+fn refused(scope: &'static str, wait: Duration) -> Refused {
+    Refused {
+        scope,
+        retry_after_secs: wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u64,
+    }
+}
+
+#[derive(Debug)]
+struct ClientTables {
+    requests: Option<Table<IpAddr>>,
+    connects: Option<Table<IpAddr>>,
+}
+
+/// Request admission per client address for every `/api/` route: a token bucket for
+/// requests and another for websocket connection attempts (an upgrade takes from both).
+/// `/metrics` and `/health` are not its business: monitoring must see an overloaded server.
+#[derive(Debug)]
+pub(crate) struct ClientLimiter {
+    tables: Mutex<ClientTables>,
+    max_keys: usize,
+}
+
+impl ClientLimiter {
+    /// A limiter with `config`'s `client_*` and `ws_connect_*` limits (None: unlimited).
+    pub fn new(config: &ApiConfig) -> Self {
+        ClientLimiter {
+            tables: Mutex::new(ClientTables {
+                requests: config.client_rate.map(|l| Table::new(Limits::rate(l))),
+                connects: config.ws_connect_rate.map(|l| Table::new(Limits::rate(l))),
+            }),
+            max_keys: config.client_limiter_keys.max(1),
+        }
+    }
+
+    /// Admits a request of `client` (None when the transport has no peer address: such
+    /// requests share one budget), a websocket connection attempt when `connect`, or says how
+    /// long to wait. A refused request charges no budget.
+    pub fn admit(
+        &self,
+        client: Option<IpAddr>,
+        connect: bool,
+        now: Instant,
+    ) -> Result<(), Refused> {
+        let address = address_key(client);
+        let mut guard = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let tables = &mut *guard;
+        if let Some(requests) = tables.requests.as_mut() {
+            requests
+                .check(address, now, self.max_keys)
+                .map_err(|wait| refused("address", wait))?;
+        }
+        if connect {
+            if let Some(connects) = tables.connects.as_mut() {
+                connects
+                    .check(address, now, self.max_keys)
+                    .map_err(|wait| refused("connections", wait))?;
+                connects.charge(address);
+            }
+        }
+        if let Some(requests) = tables.requests.as_mut() {
+            requests.charge(address);
+        }
+        Ok(())
+    }
+}
+
+/// The budget key of a peer, or of requests without one.
+fn address_key(client: Option<IpAddr>) -> IpAddr {
+    client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key)
 }
 
 /// The budget key of an address: IPv6 clients usually hold a whole /64, so they count per
@@ -262,5 +365,92 @@ mod tests {
         let later = now + Duration::from_secs(5);
         drop(_a);
         assert!(limiter.admit(ip("10.0.0.2"), 1, later).is_ok());
+    }
+
+    fn clients(rate: Option<RateLimit>, connects: Option<RateLimit>, keys: usize) -> ClientLimiter {
+        ClientLimiter::new(&ApiConfig {
+            client_rate: rate,
+            ws_connect_rate: connects,
+            client_limiter_keys: keys,
+            ..ApiConfig::default()
+        })
+    }
+
+    #[test]
+    fn client_requests_per_address() {
+        let two = Some(RateLimit {
+            per_second: 1.0,
+            burst: 2.0,
+        });
+        let limiter = clients(two, None, 100);
+        let now = Instant::now();
+        assert!(limiter.admit(ip("10.0.0.1"), false, now).is_ok());
+        assert!(limiter.admit(ip("10.0.0.1"), true, now).is_ok());
+        let refused = limiter.admit(ip("10.0.0.1"), false, now).unwrap_err();
+        assert_eq!((refused.scope, refused.retry_after_secs), ("address", 1));
+        assert!(limiter.admit(ip("10.0.0.2"), false, now).is_ok());
+        // IPv6 per /64; without a peer address every request shares one budget.
+        assert!(limiter.admit(ip("2001:db8::1"), false, now).is_ok());
+        assert!(limiter.admit(ip("2001:db8::ffff"), false, now).is_ok());
+        assert!(limiter.admit(ip("2001:db8::2"), false, now).is_err());
+        assert!(limiter.admit(ip("2001:db8:0:1::2"), false, now).is_ok());
+        assert!(limiter.admit(None, false, now).is_ok());
+        assert!(limiter.admit(None, false, now).is_ok());
+        assert!(limiter.admit(None, false, now).is_err());
+        let later = now + Duration::from_secs(1);
+        assert!(limiter.admit(ip("10.0.0.1"), false, later).is_ok());
+    }
+
+    #[test]
+    fn connection_attempts_have_their_own_budget() {
+        let many = Some(RateLimit {
+            per_second: 100.0,
+            burst: 100.0,
+        });
+        let one = Some(RateLimit {
+            per_second: 0.5,
+            burst: 1.0,
+        });
+        let limiter = clients(many, one, 100);
+        let now = Instant::now();
+        assert!(limiter.admit(ip("10.0.0.1"), true, now).is_ok());
+        let refused = limiter.admit(ip("10.0.0.1"), true, now).unwrap_err();
+        assert_eq!(
+            (refused.scope, refused.retry_after_secs),
+            ("connections", 2)
+        );
+        // Plain requests still pass.
+        assert!(limiter.admit(ip("10.0.0.1"), false, now).is_ok());
+        // Unlimited when not configured.
+        let open = clients(None, None, 1);
+        assert!((0..1000).all(|_| open.admit(ip("10.0.0.1"), true, now).is_ok()));
+    }
+
+    #[test]
+    fn client_keys_are_bounded_and_idle_ones_evicted() {
+        let limit = Some(RateLimit {
+            per_second: 1.0,
+            burst: 1.0,
+        });
+        let limiter = clients(limit, None, 2);
+        let now = Instant::now();
+        assert!(limiter.admit(ip("10.0.0.1"), false, now).is_ok());
+        assert!(limiter.admit(ip("10.0.0.2"), false, now).is_ok());
+        // Full of busy buckets: a new address waits for one to go idle.
+        assert!(limiter.admit(ip("10.0.0.3"), false, now).is_err());
+        let later = now + Duration::from_secs(2);
+        assert!(limiter.admit(ip("10.0.0.3"), false, later).is_ok());
+        assert_eq!(
+            limiter
+                .tables
+                .lock()
+                .unwrap()
+                .requests
+                .as_ref()
+                .unwrap()
+                .slots
+                .len(),
+            1
+        );
     }
 }

@@ -2,9 +2,10 @@
 
 use crate::context::ApiContext;
 use crate::live::rooms::Rooms;
+use crate::metrics::Route;
 use crate::metrics::ServerMetrics;
 use crate::models::error::Problem;
-use crate::ratelimit::{Permit, QueryLimiter};
+use crate::ratelimit::{ClientLimiter, Permit, QueryLimiter};
 use guildflow_dataflow::state::Listening;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub(crate) struct Shared {
     pub shutdown: watch::Sender<bool>,
     /// Admission of store queries per client address and guild.
     pub queries: Arc<QueryLimiter>,
+    /// Admission of `/api/` requests and websocket connection attempts per client address.
+    pub clients: ClientLimiter,
     /// Keeps the state listener registered as long as the API exists.
     _listening: Listening,
 }
@@ -33,6 +36,7 @@ impl Shared {
         let queries = Arc::new(QueryLimiter::new(&ctx.config));
         Arc::new(Shared {
             queries,
+            clients: ClientLimiter::new(&ctx.config),
             ctx,
             metrics: ServerMetrics::default(),
             rooms,
@@ -43,6 +47,36 @@ impl Shared {
 }
 
 impl Shared {
+    /// Admits a request of `remote` for `path`, or the 429 to answer. Only `/api/` is
+    /// limited: `/metrics` and `/health` must keep answering a server under load.
+    pub fn admit_request(
+        &self,
+        path: &str,
+        remote: Option<SocketAddr>,
+        now: Instant,
+    ) -> Result<(), Problem> {
+        if !(path == "/api" || path.starts_with("/api/")) {
+            return Ok(());
+        }
+        let connect = Route::classify(path) == Route::Live;
+        self.clients
+            .admit(remote.map(|a| a.ip()), connect, now)
+            .map_err(|refused| {
+                let what = if refused.scope == "connections" {
+                    "websocket connection attempts"
+                } else {
+                    "requests"
+                };
+                Problem::rate_limited(
+                    format!(
+                        "too many {what} from this address; retry in {} s",
+                        refused.retry_after_secs
+                    ),
+                    refused.retry_after_secs,
+                )
+            })
+    }
+
     /// Admits a store query (SQL or windowed leaderboard) of `remote` over `guild`, or the
     /// 429 to answer. Hold the permit until the query is done.
     pub fn admit_query(

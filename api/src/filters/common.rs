@@ -1,9 +1,12 @@
 //! Filters shared by the routes.
 
-use crate::handlers::errors::BodyTooLarge;
+use crate::handlers::errors::{BodyTooLarge, Refusal};
 use crate::shared::Shared;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
+use warp::filters::path::FullPath;
 use warp::Filter;
 
 /// Hands the instance state to a handler.
@@ -35,4 +38,22 @@ pub(crate) fn body_limit(limit: u64) -> impl Filter<Extract = (), Error = warp::
 pub(crate) fn query_pairs(
 ) -> impl Filter<Extract = (Vec<(String, String)>,), Error = warp::Rejection> + Clone {
     warp::query::<Vec<(String, String)>>()
+}
+
+/// Rejects, before routing, an `/api/` request over its client's budget (429): routing,
+/// validation and 404s cost too, so the limit comes first.
+pub(crate) fn client_limit(
+    shared: &Arc<Shared>,
+) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::path::full()
+        .and(warp::addr::remote())
+        .and(with_shared(shared))
+        .and_then(
+            |path: FullPath, remote: Option<SocketAddr>, shared: Arc<Shared>| async move {
+                shared
+                    .admit_request(path.as_str(), remote, Instant::now())
+                    .map_err(|problem| warp::reject::custom(Refusal(problem)))
+            },
+        )
+        .untuple_one()
 }

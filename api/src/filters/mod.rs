@@ -9,7 +9,7 @@ use crate::context::ApiContext;
 use crate::handlers;
 use crate::metrics::Route;
 use crate::shared::Shared;
-use common::{body_limit, query_pairs, with_shared};
+use common::{body_limit, client_limit, query_pairs, with_shared};
 use std::sync::Arc;
 use std::time::Instant;
 use warp::filters::path::FullPath;
@@ -17,6 +17,20 @@ use warp::filters::BoxedFilter;
 use warp::http::header::{HeaderValue, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use warp::reply::Response;
 use warp::Filter;
+
+/// Every route of the tree as (method, path template), in the OpenAPI document's spelling.
+/// `tests/openapi.rs` checks that the document describes exactly these and that each answers
+/// its method.
+pub const ROUTES: [(&str, &str); 8] = [
+    ("GET", "/api/guilds/{guild}/leaderboard"),
+    ("GET", "/api/guilds/{guild}/members/{user}/stats"),
+    ("GET", "/api/guilds/{guild}/stats"),
+    ("POST", "/api/guilds/{guild}/sql"),
+    ("GET", "/api/guilds/{guild}/live"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/health"),
+    ("GET", "/metrics"),
+];
 
 /// Every route of the API over `ctx`, for `warp::serve` or `warp::test`. Registers a state
 /// listener that lives as long as the returned filter.
@@ -87,23 +101,33 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
         .and(with_shared(&shared))
         .map(|shared: Arc<Shared>| handlers::metrics::metrics(&shared));
 
+    let openapi = warp::get()
+        .and(warp::path("api"))
+        .and(warp::path("openapi.json"))
+        .and(warp::path::end())
+        .map(handlers::openapi::openapi);
+
     let timing = Arc::clone(&shared);
     // The SQL route has its own body limit, so it sits outside the general one.
-    let answer = sql
-        .or(body_limit(shared.ctx.config.max_body_bytes).and(
-            leaderboard
-                .or(member)
-                .unify()
-                .or(guild_stats)
-                .unify()
-                .or(live)
-                .unify()
-                .or(health)
-                .unify()
-                .or(metrics)
-                .unify(),
-        ))
-        .unify()
+    let answer = client_limit(&shared)
+        .and(
+            sql.or(body_limit(shared.ctx.config.max_body_bytes).and(
+                leaderboard
+                    .or(member)
+                    .unify()
+                    .or(guild_stats)
+                    .unify()
+                    .or(live)
+                    .unify()
+                    .or(health)
+                    .unify()
+                    .or(metrics)
+                    .unify()
+                    .or(openapi)
+                    .unify(),
+            ))
+            .unify(),
+        )
         .recover(handlers::errors::recover)
         .unify();
 

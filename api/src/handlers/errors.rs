@@ -16,8 +16,17 @@ pub(crate) struct BodyTooLarge {
 
 impl warp::reject::Reject for BodyTooLarge {}
 
+/// A request refused before routing (rate limits), with the problem to answer.
+#[derive(Debug)]
+pub(crate) struct Refusal(pub Problem);
+
+impl warp::reject::Reject for Refusal {}
+
 /// The problem a rejection stands for.
 pub(crate) fn problem_of(rejection: &Rejection) -> Problem {
+    if let Some(Refusal(problem)) = rejection.find::<Refusal>() {
+        return problem.clone();
+    }
     if let Some(too_large) = rejection.find::<BodyTooLarge>() {
         return Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,

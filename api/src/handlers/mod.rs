@@ -8,6 +8,7 @@ pub mod leaderboard;
 mod leaderboard_window;
 pub mod member;
 pub mod metrics;
+pub mod openapi;
 pub mod sql;
 
 use crate::models::error::Problem;

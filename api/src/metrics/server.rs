@@ -22,6 +22,8 @@ pub enum Route {
     Live,
     /// `POST /api/guilds/{guild}/sql`.
     Sql,
+    /// `/api/openapi.json`.
+    OpenApi,
     /// `/health`.
     Health,
     /// `/metrics`.
@@ -32,13 +34,14 @@ pub enum Route {
 
 impl Route {
     /// Every route, in label order.
-    pub const ALL: [Route; 9] = [
+    pub const ALL: [Route; 10] = [
         Route::Leaderboard,
         Route::LeaderboardWindow,
         Route::MemberStats,
         Route::GuildStats,
         Route::Live,
         Route::Sql,
+        Route::OpenApi,
         Route::Health,
         Route::Metrics,
         Route::Other,
@@ -53,6 +56,7 @@ impl Route {
             Route::GuildStats => "guild_stats",
             Route::Live => "live",
             Route::Sql => "sql",
+            Route::OpenApi => "openapi",
             Route::Health => "health",
             Route::Metrics => "metrics",
             Route::Other => "other",
@@ -69,6 +73,7 @@ impl Route {
             ["api", "guilds", _, "stats"] => Route::GuildStats,
             ["api", "guilds", _, "live"] => Route::Live,
             ["api", "guilds", _, "sql"] => Route::Sql,
+            ["api", "openapi.json"] => Route::OpenApi,
             ["health"] => Route::Health,
             ["metrics"] => Route::Metrics,
             _ => Route::Other,
@@ -246,6 +251,7 @@ mod tests {
         assert_eq!(Route::classify("/api/guilds/1/stats"), Route::GuildStats);
         assert_eq!(Route::classify("/api/guilds/1/live"), Route::Live);
         assert_eq!(Route::classify("/api/guilds/1/sql"), Route::Sql);
+        assert_eq!(Route::classify("/api/openapi.json"), Route::OpenApi);
         assert_eq!(Route::classify("/health"), Route::Health);
         assert_eq!(Route::classify("/metrics"), Route::Metrics);
         assert_eq!(Route::classify("/api/guilds/1/other"), Route::Other);
