@@ -7,13 +7,32 @@
 //! 4000-4014 with Discord's meaning; `compress=zlib-stream` when the client asks for it.
 //! Sessions outlive connections so they can be resumed. Faults are injected per live
 //! connection through [`SimulatorHandle::inject`].
+//!
+//! The same port also serves Discord's HTTP side (see `http`): the OAuth2 authorization-code
+//! flow with PKCE (`/oauth2/authorize`, `/oauth2/token`, `/oauth2/token/revoke`, also under
+//! `/api` and `/api/v10`) and the REST routes under `/api/v10` that guildflow calls
+//! (`users/@me`, `users/@me/guilds`, `gateway/bot`, message delete, member timeout/kick/ban,
+//! member roles), with Discord's rate-limit headers and 429s. Accepted actions are logged for
+//! tests ([`SimulatorHandle::rest_actions`]) and echoed as gateway dispatches.
 
 mod compress;
 mod connection;
+mod directory;
 mod feed;
+mod http;
+mod http_handle;
+mod oauth;
+mod ratelimit;
+mod rest;
+mod routes;
 mod session;
 
+pub use directory::{UserGuild, ALL_PERMISSIONS};
 pub use feed::FeedConfig;
+pub use oauth::{pkce_challenge, OAuthConfig};
+pub use ratelimit::RateLimit;
+pub use rest::{RestAction, RestConfig, RestStats};
+pub use routes::RestRoute;
 
 use crate::workload::World;
 use connection::Control;
@@ -89,6 +108,10 @@ pub struct SimulatorConfig {
     /// The world and the offered dispatch stream; None serves no guilds and only pushed
     /// dispatches.
     pub feed: Option<FeedConfig>,
+    /// REST rate limits.
+    pub rest: RestConfig,
+    /// The OAuth2 application and the simulated login.
+    pub oauth: OAuthConfig,
 }
 
 impl SimulatorConfig {
@@ -103,6 +126,8 @@ impl SimulatorConfig {
             max_guilds_per_shard: 2500,
             replay_capacity: 100_000,
             feed: None,
+            rest: RestConfig::default(),
+            oauth: OAuthConfig::default(),
         }
     }
 }
@@ -132,6 +157,9 @@ pub(crate) struct Shared {
     counters: Mutex<HashMap<u32, ShardCounters>>,
     refuse_resume: AtomicBool,
     next_session: AtomicU64,
+    directory: directory::Directory,
+    oauth: oauth::OAuthState,
+    rest: rest::RestState,
 }
 
 impl Shared {
@@ -180,6 +208,9 @@ impl SimulatorHandle {
         let feeds = feed::Feeds::new(config.feed.clone(), world.clone(), config.total_shards);
         let shared = Arc::new(Shared {
             url: format!("ws://{addr}"),
+            directory: directory::Directory::new(world.clone()),
+            oauth: oauth::OAuthState::new(config.oauth.clone()),
+            rest: rest::RestState::new(&config.rest),
             sessions: Sessions::new(config.replay_capacity),
             config,
             world,
@@ -278,7 +309,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(connection::serve(stream, peer, Arc::clone(&shared)));
+                    let shared = Arc::clone(&shared);
+                    let stop = stop.clone();
+                    tokio::spawn(async move {
+                        if http::is_http(&stream).await {
+                            http::serve(stream, shared, stop).await;
+                        } else {
+                            connection::serve(stream, peer, shared).await;
+                        }
+                    });
                 }
                 Err(error) => {
                     tracing::warn!(%error, "simulator accept failed");

@@ -41,3 +41,8 @@ pub use payload::ready_payload;
 pub use snowflake::{snowflake_timestamp_ms, DISCORD_EPOCH_MS};
 pub use world::{World, BOT_USER_ID};
 pub use writer::write_capture;
+
+// The simulator's REST/OAuth side answers with the same users, members and permissions as the
+// gateway payloads, so it reads the world and reuses the payload builders.
+pub(crate) use payload::{guild_update, member_event, member_remove, message_delete, push_user};
+pub(crate) use world::{perm, Guild, Member};
