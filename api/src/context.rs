@@ -1,5 +1,6 @@
 //! What the API reads from the rest of the process, and its limits.
 
+use crate::auth::AuthConfig;
 use crate::metrics::PipelineMetrics;
 use guildflow_dataflow::state::StatsState;
 use guildflow_queries::GuildSql;
@@ -159,6 +160,9 @@ pub struct ApiContext {
     /// The store's query service (ad hoc SQL, windowed leaderboards); None answers those
     /// routes 503 `sql_unavailable`.
     pub sql: Option<Arc<GuildSql>>,
+    /// Authentication and per-guild authorization (docs/SECURITY.md); None serves every
+    /// route to anyone, as before authentication existed.
+    pub auth: Option<Arc<AuthConfig>>,
 }
 
 impl ApiContext {
@@ -172,6 +176,7 @@ impl ApiContext {
             metrics: PipelineMetrics::new(),
             config: ApiConfig::default(),
             sql: None,
+            auth: None,
         }
     }
 
@@ -218,6 +223,15 @@ impl ApiContext {
     /// `Arc<GuildSql>` shared with other users.
     pub fn with_sql(mut self, sql: impl Into<Arc<GuildSql>>) -> Self {
         self.sql = Some(sql.into());
+        self
+    }
+
+    /// With authentication: `/auth/login`, `/auth/callback`, `/auth/logout` and `/api/me`
+    /// appear, and every `/api/guilds/{guild}/` route needs a session or API token of a
+    /// user who administers the guild (docs/SECURITY.md). Keep the config's
+    /// `directory` fed with the gateway events.
+    pub fn with_auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = Some(Arc::new(auth));
         self
     }
 }

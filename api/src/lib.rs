@@ -27,8 +27,10 @@
 //! ```
 //!
 //! Layout: [`filters`] (route tree), [`handlers`] (one file per route), [`models`] (request
-//! validation and response shapes), [`live`] (websocket rooms and sessions), [`metrics`].
+//! validation and response shapes), [`live`] (websocket rooms and sessions), [`metrics`],
+//! [`auth`] (opt-in login, sessions, API tokens and per-guild authorization).
 
+pub mod auth;
 pub mod context;
 pub mod error;
 pub mod filters;
@@ -40,6 +42,7 @@ mod ratelimit;
 mod server;
 mod shared;
 
+pub use auth::{AuthConfig, AuthError, AuthStore, PermissionDirectory, TokenInfo};
 pub use context::{ApiConfig, ApiContext, RateLimit, Readiness};
 pub use error::ApiError;
 pub use filters::routes;

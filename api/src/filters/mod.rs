@@ -5,6 +5,7 @@
 mod common;
 mod sql;
 
+use crate::auth;
 use crate::context::ApiContext;
 use crate::handlers;
 use crate::metrics::Route;
@@ -86,8 +87,11 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
         .and(warp::path("live"))
         .and(warp::path::end())
         .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
+        .and(warp::header::headers_cloned())
         .and(with_shared(&shared))
-        .map(|guild: String, ws, shared: Arc<Shared>| crate::live::upgrade(shared, guild, ws));
+        .map(|guild: String, ws, headers, shared: Arc<Shared>| {
+            crate::live::upgrade(shared, guild, ws, &headers)
+        });
 
     let health = warp::get()
         .and(warp::path("health"))
@@ -109,25 +113,34 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
 
     let timing = Arc::clone(&shared);
     // The SQL route has its own body limit, so it sits outside the general one.
+    let tree = sql
+        .or(body_limit(shared.ctx.config.max_body_bytes).and(
+            leaderboard
+                .or(member)
+                .unify()
+                .or(guild_stats)
+                .unify()
+                .or(live)
+                .unify()
+                .or(health)
+                .unify()
+                .or(metrics)
+                .unify()
+                .or(openapi)
+                .unify(),
+        ))
+        .unify()
+        .boxed();
+    // Without authentication the tree is exactly the unauthenticated one; with it, the guard
+    // runs before any route (so none can skip it) and the login routes are added.
+    let tree = match &shared.ctx.auth {
+        None => tree,
+        Some(auth) => auth::routes::guard(Arc::clone(auth))
+            .and(auth::routes::routes(Arc::clone(auth)).or(tree).unify())
+            .boxed(),
+    };
     let answer = client_limit(&shared)
-        .and(
-            sql.or(body_limit(shared.ctx.config.max_body_bytes).and(
-                leaderboard
-                    .or(member)
-                    .unify()
-                    .or(guild_stats)
-                    .unify()
-                    .or(live)
-                    .unify()
-                    .or(health)
-                    .unify()
-                    .or(metrics)
-                    .unify()
-                    .or(openapi)
-                    .unify(),
-            ))
-            .unify(),
-        )
+        .and(tree)
         .recover(handlers::errors::recover)
         .unify();
 

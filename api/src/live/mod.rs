@@ -10,14 +10,22 @@ use crate::models::error::Problem;
 use crate::models::ids::parse_id;
 use crate::shared::Shared;
 use std::sync::Arc;
-use warp::http::StatusCode;
+use warp::http::{HeaderMap, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::ws::Ws;
 
 /// Answers the upgrade request: validates the guild id and the client cap, then hands the
 /// socket to a session. Any well-formed guild id is accepted, known or not yet: a live view
 /// is about what happens next (a guild's first events may come after the client).
-pub(crate) fn upgrade(shared: Arc<Shared>, guild: String, ws: Option<Ws>) -> Response {
+///
+/// With authentication, the guard has checked the caller, the guild and the Origin already;
+/// the session keeps the credential to close itself when access ends.
+pub(crate) fn upgrade(
+    shared: Arc<Shared>,
+    guild: String,
+    ws: Option<Ws>,
+    headers: &HeaderMap,
+) -> Response {
     let guild = match parse_id("guild", &guild) {
         Ok(guild) => guild,
         Err(problem) => return problem_response(&problem),
@@ -36,9 +44,23 @@ pub(crate) fn upgrade(shared: Arc<Shared>, guild: String, ws: Option<Ws>) -> Res
             "the server has as many live clients as it takes; retry later",
         ));
     }
+    let access = match &shared.ctx.auth {
+        None => None,
+        Some(auth) => match crate::auth::live_access(auth, headers, guild) {
+            Some(access) => Some(access),
+            // The guard let it through, so it was valid a moment ago: revoked in between.
+            None => {
+                return problem_response(&Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the credential was revoked",
+                ))
+            }
+        },
+    };
     let max = config.ws_max_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session::run(socket, guild, shared))
+        .on_upgrade(move |socket| session::run(socket, guild, shared, access))
         .into_response()
 }

@@ -5,6 +5,7 @@
 use super::limiter::TokenBucket;
 use super::protocol::{self, ActivityEvent, ActivityFrame, Request};
 use super::rooms::{Membership, RoomEvent};
+use crate::auth::LiveAccess;
 use crate::metrics::WsDrop;
 use crate::models::error::Problem;
 use crate::shared::Shared;
@@ -73,7 +74,15 @@ struct Session {
 }
 
 /// Runs a connection to the end.
-pub(crate) async fn run(socket: WebSocket, guild: u64, shared: Arc<Shared>) {
+///
+/// `access` (with authentication) closes the connection with 1008 once the credential is
+/// revoked or expires, or the user no longer administers the guild.
+pub(crate) async fn run(
+    socket: WebSocket,
+    guild: u64,
+    shared: Arc<Shared>,
+    mut access: Option<LiveAccess>,
+) {
     shared.metrics.ws_connected();
     let _connected = Connected(Arc::clone(&shared));
     let config = shared.ctx.config.clone();
@@ -189,6 +198,9 @@ pub(crate) async fn run(socket: WebSocket, guild: u64, shared: Arc<Shared>) {
                 if let Err(full) = session.flush() {
                     break full.into_end();
                 }
+            },
+            () = access_lost(&mut access) => {
+                break End::Close(CLOSE_POLICY, "access revoked", None);
             },
             changed = shutdown.changed() => {
                 // The sender lives in `shared`, which this task holds: Err cannot happen, but
@@ -423,5 +435,13 @@ struct Connected(Arc<Shared>);
 impl Drop for Connected {
     fn drop(&mut self) {
         self.0.metrics.ws_disconnected();
+    }
+}
+
+/// Resolves when the connection's access ends; never without authentication.
+async fn access_lost(access: &mut Option<LiveAccess>) {
+    match access {
+        Some(access) => access.lost().await,
+        None => std::future::pending().await,
     }
 }
