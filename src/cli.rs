@@ -125,6 +125,15 @@ pub struct RunArgs {
     /// API listen address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Discord application id for the dashboard's login (OAuth2); without it the API is open.
+    #[arg(long, env = "DISCORD_CLIENT_ID")]
+    pub discord_client_id: Option<String>,
+    /// Discord application secret.
+    #[arg(long, env = "DISCORD_CLIENT_SECRET", hide_env_values = true)]
+    pub discord_client_secret: Option<String>,
+    /// Public base URL of the API (the OAuth2 redirect is `<url>/auth/callback`).
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// Data directory (write-ahead log, Parquet files, shard progress).
     #[arg(long, default_value = "./data")]
     pub data: PathBuf,

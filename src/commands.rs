@@ -7,9 +7,9 @@ use crate::cli::{
 use crate::console;
 use crate::durable::{open_store, prepare_demo_dir};
 use crate::pipeline::{self, DataflowSink, EventSink, FRAME_QUEUE};
-use crate::serving::ApiServer;
+use crate::serving::{ApiServer, BoundApi};
 use anyhow::{bail, Context};
-use guildflow_api::{ApiContext, PipelineMetrics, Readiness};
+use guildflow_api::{ApiContext, AuthConfig, PermissionDirectory, PipelineMetrics, Readiness};
 use guildflow_dataflow::runtime::{Cluster, Dataflow, DataflowConfig};
 use guildflow_dataflow::state::StatsState;
 use guildflow_model::{Metric, Period};
@@ -100,6 +100,7 @@ async fn live(
     duration: Option<u64>,
     mut store: Option<DurableStore>,
     listen: Option<std::net::SocketAddr>,
+    login: Option<LoginSetup>,
 ) -> anyhow::Result<StatsState> {
     if let Some(store) = &store {
         // Each shard resumes its stored session; the gateway replays what was not stored.
@@ -116,7 +117,8 @@ async fn live(
         }
     }
     let state = dataflow.state();
-    let mut sink = DataflowSink::new(dataflow);
+    let directory = PermissionDirectory::new();
+    let mut sink = DataflowSink::new(dataflow).with_directory(directory.clone());
     let registry = ShardRegistry::new();
     let counters = Arc::new(DecodeCounters::default());
     if let Some(store) = store.as_mut() {
@@ -126,11 +128,22 @@ async fn live(
     let metrics = PipelineMetrics::new();
     let api = match listen {
         Some(listen) => {
-            let ctx = api_context(state.clone(), store.as_ref())?
+            let bound = BoundApi::bind(listen).await?;
+            let mut ctx = api_context(state.clone(), store.as_ref())?
                 .with_registry(registry.clone())
                 .with_decode_counters(Arc::clone(&counters))
                 .with_metrics(metrics.clone());
-            let server = ApiServer::start(listen, ctx).await?;
+            match login {
+                Some(login) => {
+                    let auth = login.config(bound.addr, directory.clone())?;
+                    ctx = ctx.with_auth(auth);
+                }
+                None => tracing::warn!(
+                    "the API has no login configured (--discord-client-id): anyone who reaches {} reads every guild",
+                    bound.addr
+                ),
+            }
+            let server = bound.serve(ctx);
             eprintln!("API and dashboard at http://{}/", server.addr);
             Some(server)
         }
@@ -253,6 +266,52 @@ async fn wait_all(registry: &ShardRegistry) {
     }
 }
 
+/// Where users log in: Discord's OAuth2 (run) or the simulator's (demo).
+pub struct LoginSetup {
+    client_id: String,
+    client_secret: String,
+    /// Authorize URL and API base; None for Discord's own.
+    endpoints: Option<(String, String)>,
+    /// The public base URL of the API (the redirect); None for the bound address.
+    public_url: Option<String>,
+    /// Print an API token for this (user, guild), for scripts (demo).
+    demo_token: Option<(u64, u64)>,
+}
+
+impl LoginSetup {
+    fn config(
+        self,
+        addr: std::net::SocketAddr,
+        directory: PermissionDirectory,
+    ) -> anyhow::Result<AuthConfig> {
+        let base = self
+            .public_url
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let redirect = format!("{base}/auth/callback");
+        let auth = match &self.endpoints {
+            Some((authorize, api)) => AuthConfig::with_endpoints(
+                &self.client_id,
+                &self.client_secret,
+                &redirect,
+                authorize,
+                api,
+            ),
+            None => AuthConfig::discord(&self.client_id, &self.client_secret, &redirect),
+        }
+        .with_directory(directory);
+        eprintln!("log in at {base}/auth/login");
+        if let Some((user, guild)) = self.demo_token {
+            let token = auth.store.create_token(user, vec![guild], "demo")?;
+            eprintln!(
+                "API token of guild {guild}'s owner (user {user}): curl -H 'Authorization: Bearer {token}' {base}/api/guilds/{guild}/leaderboard"
+            );
+        }
+        Ok(auth)
+    }
+}
+
 /// The API's view of this process: the views, and the stored events for SQL when there is a
 /// store.
 fn api_context(state: StatsState, store: Option<&DurableStore>) -> anyhow::Result<ApiContext> {
@@ -320,6 +379,17 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
     let config = gateway_config(&args.shards, queue)?;
     let dataflow = start_dataflow(&args.dataflow)?;
     let store = open_store(&args.data, &args.store).await?;
+    let login = match (&args.discord_client_id, &args.discord_client_secret) {
+        (Some(id), Some(secret)) => Some(LoginSetup {
+            client_id: id.clone(),
+            client_secret: secret.clone(),
+            endpoints: None,
+            public_url: args.public_url.clone(),
+            demo_token: None,
+        }),
+        (None, None) => None,
+        _ => bail!("--discord-client-id and --discord-client-secret go together"),
+    };
     let state = live(
         config,
         dataflow,
@@ -327,6 +397,7 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
         args.duration,
         Some(store),
         Some(args.listen),
+        login,
     )
     .await?;
     if let Some(path) = &args.dump {
@@ -352,6 +423,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<()> {
         dataflow,
         Some(CaptureWriter::new(writer)),
         args.duration,
+        None,
         None,
         None,
     )
@@ -429,6 +501,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         resume: HashMap::new(),
     };
     let dataflow = start_dataflow(&args.dataflow)?;
+    // Logins go to the simulator's OAuth2, as the owner of a guild (its default user).
+    let (client_id, client_secret) = sim.oauth_client();
+    let guild = sim.guilds_with_roles_mix().into_iter().next();
+    let login = LoginSetup {
+        client_id,
+        client_secret,
+        endpoints: Some((sim.oauth_authorize_url(), sim.api_base())),
+        public_url: None,
+        demo_token: guild.and_then(|g| sim.owner_of(g).map(|owner| (owner, g))),
+    };
     let result = live(
         config,
         dataflow,
@@ -436,6 +518,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         args.duration,
         Some(store),
         Some(args.listen),
+        Some(login),
     )
     .await;
     sim.shutdown();

@@ -1,6 +1,6 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
-use guildflow_api::PipelineMetrics;
+use guildflow_api::{PermissionDirectory, PipelineMetrics};
 use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::{Event, EventKind};
 use guildflow_shards::capture::CaptureWriter;
@@ -26,10 +26,12 @@ pub trait EventSink: Send {
     fn flush(&mut self);
 }
 
-/// Batches events into the dataflow.
+/// Batches events into the dataflow, and keeps the API's directory of who administers which
+/// guild current.
 pub struct DataflowSink {
     dataflow: Dataflow,
     batch: Vec<Event>,
+    directory: Option<PermissionDirectory>,
 }
 
 impl DataflowSink {
@@ -38,7 +40,14 @@ impl DataflowSink {
         DataflowSink {
             dataflow,
             batch: Vec::with_capacity(REPLAY_BATCH),
+            directory: None,
         }
+    }
+
+    /// Also feeds `directory` (guilds, roles, members: the API's authorization).
+    pub fn with_directory(mut self, directory: PermissionDirectory) -> Self {
+        self.directory = Some(directory);
+        self
     }
 
     /// The dataflow (to finish it).
@@ -50,6 +59,9 @@ impl DataflowSink {
 
 impl EventSink for DataflowSink {
     fn accept(&mut self, event: Event) {
+        if let Some(directory) = &self.directory {
+            directory.observe(&event);
+        }
         self.batch.push(event);
         if self.batch.len() >= REPLAY_BATCH {
             self.flush();

@@ -15,18 +15,44 @@ pub struct ApiServer {
     task: JoinHandle<Result<(), guildflow_api::ApiError>>,
 }
 
-impl ApiServer {
-    /// Binds `listen` and serves `ctx` on it.
-    pub async fn start(listen: SocketAddr, ctx: ApiContext) -> anyhow::Result<ApiServer> {
+/// A bound, not yet serving, API address (the login redirect needs the address first).
+pub struct BoundApi {
+    /// The bound address.
+    pub addr: SocketAddr,
+    listener: tokio::net::TcpListener,
+}
+
+impl BoundApi {
+    /// Binds `listen`.
+    pub async fn bind(listen: SocketAddr) -> anyhow::Result<BoundApi> {
         let listener = guildflow_api::bind(listen)
             .await
             .with_context(|| format!("cannot serve the API on {listen}"))?;
-        let addr = listener.local_addr()?;
+        Ok(BoundApi {
+            addr: listener.local_addr()?,
+            listener,
+        })
+    }
+
+    /// Serves `ctx`.
+    pub fn serve(self, ctx: ApiContext) -> ApiServer {
+        ApiServer::on(self, ctx)
+    }
+}
+
+impl ApiServer {
+    /// Binds `listen` and serves `ctx` on it.
+    pub async fn start(listen: SocketAddr, ctx: ApiContext) -> anyhow::Result<ApiServer> {
+        Ok(BoundApi::bind(listen).await?.serve(ctx))
+    }
+
+    fn on(bound: BoundApi, ctx: ApiContext) -> ApiServer {
+        let BoundApi { addr, listener } = bound;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(guildflow_api::serve_listener(listener, ctx, async move {
             let _ = stopped.await;
         }));
-        Ok(ApiServer { addr, stop, task })
+        ApiServer { addr, stop, task }
     }
 
     /// Stops accepting, lets requests in flight finish, closes websockets.

@@ -109,6 +109,11 @@ fn demo_runs_real_shards_against_the_simulator() {
         stderr.contains("API and dashboard at http://127.0.0.1:"),
         "{stderr}"
     );
+    assert!(stderr.contains("/auth/login"), "a login link: {stderr}");
+    assert!(
+        stderr.contains("Authorization: Bearer gf_"),
+        "an API token: {stderr}"
+    );
     assert!(
         dir.join("data/events/manifest.json").exists(),
         "the demo stores its events in Parquet"
