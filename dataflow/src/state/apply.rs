@@ -32,89 +32,151 @@ pub(super) fn run(
     let mut frontiers: Vec<Option<u64>> = vec![Some(0); workers.max(1)];
     let mut pending: BTreeMap<u64, Vec<Change>> = BTreeMap::new();
     let mut level_ups = 0u64;
-    while let Ok(message) = outputs.recv() {
-        match message {
-            WorkerOutput::Totals { time, totals, .. } => {
-                pending.entry(time).or_default().extend(totals);
-            }
-            WorkerOutput::Signals(signals) => {
-                let mut actions = Vec::new();
-                let mut levels = Vec::new();
-                for signal in signals {
-                    match signal {
-                        Signal::LevelUp {
-                            guild,
-                            user,
-                            level,
-                            xp,
-                            at,
-                        } => {
-                            level_ups += 1;
-                            levels.push(LevelUp {
-                                guild,
-                                user,
-                                level,
-                                xp,
-                                at,
-                            });
-                        }
-                        Signal::Automod(action) => actions.push(action),
-                        Signal::VoiceClosed { .. } => {}
-                    }
+    while let Ok(first) = outputs.recv() {
+        // Take everything the workers sent meanwhile (bounded, so applying is never starved)
+        // and apply once: when the applier falls behind, several times' changes of a key merge
+        // into one, and its leaderboards move once instead of once per time.
+        let mut frontier_moved = false;
+        let mut next = Some(first);
+        let mut taken = 0usize;
+        while let Some(message) = next.take() {
+            match message {
+                WorkerOutput::Totals { time, totals, .. } => {
+                    pending.entry(time).or_default().extend(totals);
                 }
-                if !levels.is_empty() {
-                    state.subscribers.level_ups(levels);
+                WorkerOutput::Signals(signals) => {
+                    level_ups += signals_out(state, signals);
                 }
-                if !actions.is_empty() {
-                    let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
-                    published.automod_actions.extend(actions);
-                    while published.automod_actions.len() > AUTOMOD_ACTIONS_KEPT {
-                        published.automod_actions.pop_front();
+                WorkerOutput::Frontier { worker, frontier } => {
+                    if let Some(slot) = frontiers.get_mut(worker % workers.max(1)) {
+                        *slot = frontier;
                     }
+                    frontier_moved = true;
                 }
             }
-            WorkerOutput::Frontier { worker, frontier } => {
-                if let Some(slot) = frontiers.get_mut(worker % workers.max(1)) {
-                    *slot = frontier;
-                }
-                let complete = frontiers.iter().flatten().min().copied();
-                let ready: Vec<u64> = match complete {
-                    Some(bound) => pending.range(..bound).map(|(t, _)| *t).collect(),
-                    None => pending.keys().copied().collect(),
-                };
-                let fed = max_at();
-                let watermark = match complete {
-                    Some(bound) => fed.min(i64::try_from(bound).unwrap_or(i64::MAX) - 1),
-                    None => fed,
-                };
-                let mut touched = HashSet::default();
-                {
-                    let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
-                    for time in ready {
-                        if let Some(totals) = pending.remove(&time) {
-                            apply_time(&mut published, totals, &mut touched);
-                        }
-                    }
-                    published.level_ups = level_ups;
-                    if watermark > i64::MIN && published.watermark.is_none_or(|w| w < watermark) {
-                        published.watermark = Some(watermark);
-                    }
-                }
-                if !touched.is_empty() {
-                    state
-                        .subscribers
-                        .notify(touched.into_iter().map(|(guild, metric, period)| {
-                            LeaderboardChange {
-                                guild,
-                                metric,
-                                period,
-                                watermark,
-                            }
-                        }));
-                }
+            taken += 1;
+            if taken < DRAIN_MAX {
+                next = outputs.try_recv().ok();
             }
         }
+        if !frontier_moved {
+            continue;
+        }
+        let complete = frontiers.iter().flatten().min().copied();
+        let ready: Vec<u64> = match complete {
+            Some(bound) => pending.range(..bound).map(|(t, _)| *t).collect(),
+            None => pending.keys().copied().collect(),
+        };
+        let fed = max_at();
+        let watermark = match complete {
+            Some(bound) => fed.min(i64::try_from(bound).unwrap_or(i64::MAX) - 1),
+            None => fed,
+        };
+        let times = ready.len() as u64;
+        let mut touched = HashSet::default();
+        let changes = merge_times(ready.into_iter().filter_map(|t| pending.remove(&t)));
+        {
+            let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
+            if times > 0 {
+                apply_time(&mut published, changes, &mut touched);
+                // One version per dataflow time, as if applied one by one.
+                published.applied_times += times - 1;
+            }
+            published.level_ups = level_ups;
+            if watermark > i64::MIN && published.watermark.is_none_or(|w| w < watermark) {
+                published.watermark = Some(watermark);
+            }
+        }
+        if !touched.is_empty() {
+            state
+                .subscribers
+                .notify(
+                    touched
+                        .into_iter()
+                        .map(|(guild, metric, period)| LeaderboardChange {
+                            guild,
+                            metric,
+                            period,
+                            watermark,
+                        }),
+                );
+        }
     }
+}
+
+/// Worker messages taken at once before applying.
+const DRAIN_MAX: usize = 4096;
+
+/// Publishes signals; returns the number of level-ups.
+fn signals_out(state: &StatsState, signals: Vec<Signal>) -> u64 {
+    let mut actions = Vec::new();
+    let mut levels = Vec::new();
+    for signal in signals {
+        match signal {
+            Signal::LevelUp {
+                guild,
+                user,
+                level,
+                xp,
+                at,
+            } => {
+                levels.push(LevelUp {
+                    guild,
+                    user,
+                    level,
+                    xp,
+                    at,
+                });
+            }
+            Signal::Automod(action) => actions.push(action),
+            Signal::VoiceClosed { .. } => {}
+        }
+    }
+    let count = levels.len() as u64;
+    if !levels.is_empty() {
+        state.subscribers.level_ups(levels);
+    }
+    if !actions.is_empty() {
+        let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
+        published.automod_actions.extend(actions);
+        while published.automod_actions.len() > AUTOMOD_ACTIONS_KEPT {
+            published.automod_actions.pop_front();
+        }
+    }
+    count
+}
+
+/// Merges the changes of consecutive times (in time order) into the changes of one: per key,
+/// the latest total and the sum of the deltas. Decreases of counters (retirements, ignored by
+/// [`apply_change`]) are dropped first, so the merge applies exactly what applying the times
+/// one by one would (changes within a time are applied in any order already).
+fn merge_times(times: impl Iterator<Item = Vec<Change>>) -> Vec<Change> {
+    let mut times = times.peekable();
+    let Some(first) = times.next() else {
+        return Vec::new();
+    };
+    if times.peek().is_none() {
+        return first;
+    }
+    let mut merged: HashMap<ViewKey, (i64, i64)> = HashMap::default();
+    for change in std::iter::once(first).chain(times).flatten() {
+        if is_retirement(&change) {
+            continue;
+        }
+        let slot = merged.entry(change.key).or_insert((0, 0));
+        slot.0 = change.total;
+        slot.1 += change.delta;
+    }
+    merged
+        .into_iter()
+        .map(|(key, (total, delta))| Change { key, total, delta })
+        .collect()
+}
+
+/// Counters only grow: a decrease is a key retiring from differential (`ViewKey::expiry`), not
+/// a change of the statistic. Member counts can go down; they never retire.
+fn is_retirement(change: &Change) -> bool {
+    change.delta < 0 && !matches!(change.key, ViewKey::Members { .. })
 }
 
 fn metric_of(counter: Counter) -> Metric {
@@ -137,7 +199,11 @@ fn board_set(
     value: i64,
     touched: &mut HashSet<(u64, Metric, Period)>,
 ) {
-    let board = published.boards.entry((guild, metric, period)).or_default();
+    let board = published
+        .boards
+        .entry(guild)
+        .or_default()
+        .get_mut(metric, period);
     if board.set.is_empty() || start > board.start {
         if start > board.start {
             board.set = Default::default();
@@ -193,12 +259,10 @@ fn apply_change(
     touched: &mut HashSet<(u64, Metric, Period)>,
     scores: &mut Scores,
 ) {
-    let Change { key, total, delta } = change;
-    // Counters only grow: a decrease is a key retiring from differential (`ViewKey::expiry`),
-    // not a change of the statistic. Member counts can go down; they never retire.
-    if delta < 0 && !matches!(key, ViewKey::Members { .. }) {
+    if is_retirement(&change) {
         return;
     }
+    let Change { key, total, delta } = change;
     match key {
         ViewKey::Member {
             guild,
@@ -362,5 +426,49 @@ fn add_point(
     }
     while series.len() > series_capacity(bucket) {
         series.pop_first();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(key: ViewKey, total: i64, delta: i64) -> Change {
+        Change { key, total, delta }
+    }
+
+    #[test]
+    fn merged_times_apply_like_times_one_by_one() {
+        let member = ViewKey::Member {
+            guild: 1,
+            user: 2,
+            counter: Counter::Messages,
+            day: 0,
+        };
+        let count = ViewKey::Members { guild: 1 };
+        let n = crate::keys::MEMBER_COUNT_OFFSET;
+        let times = vec![
+            vec![change(member, 3, 3), change(count, n + 10, n + 10)],
+            // A retirement of the member key, then a late update: only the increases count.
+            vec![change(member, 0, -3), change(count, n + 9, -1)],
+            vec![change(member, 2, 2), change(count, n + 12, 3)],
+        ];
+        let mut one_by_one = Published::default();
+        let mut touched = HashSet::default();
+        for changes in times.clone() {
+            apply_time(&mut one_by_one, changes, &mut touched);
+        }
+        let mut merged = Published::default();
+        let changes = merge_times(times.into_iter());
+        assert_eq!(changes.len(), 2);
+        apply_time(&mut merged, changes, &mut touched);
+        for published in [&one_by_one, &merged] {
+            assert_eq!(published.member_counts.get(&1), Some(&12));
+            let board = published.boards.get(&1).expect("boards");
+            let top = board.get(Metric::Messages, Period::All).set.top(10);
+            assert_eq!(top, vec![(UserId(2), 5)]);
+            let totals = published.members.get(&(1, 2)).expect("member");
+            assert_eq!(totals.value(Counter::Messages, Period::All, 0), 5);
+        }
     }
 }

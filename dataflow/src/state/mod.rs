@@ -32,6 +32,33 @@ pub struct Board {
     pub set: RankedSet,
 }
 
+/// The leaderboards of one guild, by metric and period: one hash lookup finds all of them.
+#[derive(Debug, Default)]
+pub(crate) struct GuildBoards {
+    boards: [[Board; 4]; 5],
+}
+
+impl GuildBoards {
+    /// The board of `metric` × `period`.
+    pub(crate) fn get(&self, metric: Metric, period: Period) -> &Board {
+        &self.boards[metric.index()][period_index(period)]
+    }
+
+    /// The board of `metric` × `period`, mutably.
+    pub(crate) fn get_mut(&mut self, metric: Metric, period: Period) -> &mut Board {
+        &mut self.boards[metric.index()][period_index(period)]
+    }
+}
+
+const fn period_index(period: Period) -> usize {
+    match period {
+        Period::Day => 0,
+        Period::Week => 1,
+        Period::Month => 2,
+        Period::All => 3,
+    }
+}
+
 /// Everything readers see.
 #[derive(Debug, Default)]
 pub struct Published {
@@ -40,7 +67,7 @@ pub struct Published {
     /// Dataflow times applied.
     pub applied_times: u64,
     pub(crate) members: HashMap<(u64, u64), MemberTotals>,
-    pub(crate) boards: HashMap<(u64, Metric, Period), Board>,
+    pub(crate) boards: HashMap<u64, GuildBoards>,
     pub(crate) channels: HashMap<(u64, Period), (i64, HashMap<u64, i64>)>,
     pub(crate) member_channels: HashMap<(u64, u64), HashMap<u64, i64>>,
     pub(crate) series: HashMap<(u64, SeriesMetric, Bucket), BTreeMap<i64, i64>>,
@@ -54,12 +81,7 @@ pub struct Published {
 impl Published {
     /// Whether the guild has any published state (a member count or a leaderboard); O(1).
     pub fn has_guild(&self, guild: u64) -> bool {
-        self.member_counts.contains_key(&guild)
-            || Metric::ALL.iter().any(|&metric| {
-                Period::ALL
-                    .iter()
-                    .any(|&period| self.boards.contains_key(&(guild, metric, period)))
-            })
+        self.member_counts.contains_key(&guild) || self.boards.contains_key(&guild)
     }
 
     /// Whether the member has any counted activity in the guild.

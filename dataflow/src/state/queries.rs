@@ -142,7 +142,7 @@ impl Published {
             watermark: self.watermark,
         };
         let (Some(board), Some(current)) = (
-            self.boards.get(&(guild, metric, period)),
+            self.boards.get(&guild).map(|b| b.get(metric, period)),
             self.current_start(guild, period),
         ) else {
             return empty;
@@ -169,7 +169,7 @@ impl Published {
 
     /// Rank of a member (None when not listed).
     pub fn rank(&self, guild: u64, metric: Metric, period: Period, user: u64) -> Option<usize> {
-        let board = self.boards.get(&(guild, metric, period))?;
+        let board = self.boards.get(&guild)?.get(metric, period);
         if Some(board.start) != self.current_start(guild, period) {
             return None;
         }
@@ -397,7 +397,7 @@ impl Published {
     /// Guilds with state.
     pub fn guilds(&self) -> Vec<u64> {
         let mut guilds: Vec<u64> = self.member_counts.keys().copied().collect();
-        guilds.extend(self.boards.keys().map(|(g, _, _)| *g));
+        guilds.extend(self.boards.keys().copied());
         guilds.sort_unstable();
         guilds.dedup();
         guilds
