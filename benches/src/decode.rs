@@ -8,9 +8,8 @@
 
 use crate::report::{median, write_json, Machine};
 use clap::Args;
-use guildflow_shards::capture::{CaptureItem, CaptureReader};
 use guildflow_shards::decode::{decode_frame, twilight::decode_frame_twilight};
-use guildflow_shards::workload::{write_capture, WorkloadConfig};
+use guildflow_shards::workload::WorkloadConfig;
 use guildflow_shards::RawFrame;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -28,7 +27,7 @@ pub struct DecodeArgs {
     /// Timed runs per variant (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
-    /// Short mode: 100k events, 3 runs.
+    /// Short mode: 50k events, 2 runs.
     #[arg(long)]
     pub quick: bool,
 }
@@ -82,7 +81,7 @@ const VARIANTS: [Variant; 4] = [
 
 pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
     let (events, runs) = if args.quick {
-        (args.events.min(100_000), args.runs.min(3))
+        (args.events.min(50_000), args.runs.min(2))
     } else {
         (args.events, args.runs.max(1))
     };
@@ -162,17 +161,7 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
 fn corpus(events: u64, guilds: u32) -> anyhow::Result<Vec<RawFrame>> {
     let cfg = WorkloadConfig {
         guilds,
-        total_shards: 4,
-        ..WorkloadConfig::default()
+        ..crate::corpus::config(1000.0)
     };
-    let mut capture = Vec::new();
-    write_capture(&cfg, events, &mut capture)?;
-    let mut reader = CaptureReader::new(&capture[..]);
-    let mut frames = Vec::with_capacity(events as usize + 16);
-    while let Some(item) = reader.next_item()? {
-        if let CaptureItem::Frame { frame, .. } = item {
-            frames.push(frame);
-        }
-    }
-    Ok(frames)
+    crate::corpus::frames_of(&cfg, events)
 }

@@ -9,14 +9,11 @@
 //! time until the published watermark covers it (the moment an API read or a websocket
 //! subscriber sees the change).
 
-use crate::report::{median, write_json, Machine};
+use crate::corpus::{decode_all, frames};
+use crate::report::{median, proc_status_bytes, write_json, Machine};
 use clap::Args;
 use guildflow_dataflow::runtime::{Dataflow, DataflowConfig};
 use guildflow_model::Event;
-use guildflow_shards::capture::{CaptureItem, CaptureReader};
-use guildflow_shards::decode::{decode_frame, Decoded};
-use guildflow_shards::workload::{write_capture, WorkloadConfig};
-use guildflow_shards::RawFrame;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,17 +35,6 @@ pub struct PipelineArgs {
     /// Short mode: 200k events, 1 run, 3 s per load, loads 1k/10k/100k.
     #[arg(long)]
     pub quick: bool,
-}
-
-impl PipelineArgs {
-    pub fn preset(quick: bool) -> PipelineArgs {
-        PipelineArgs {
-            events: 1_000_000,
-            runs: 3,
-            seconds: 60,
-            quick,
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -88,35 +74,7 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn frames(events: u64) -> anyhow::Result<Vec<RawFrame>> {
-    let cfg = WorkloadConfig {
-        guilds: 2000,
-        total_shards: 4,
-        ..WorkloadConfig::default()
-    };
-    let mut capture = Vec::new();
-    write_capture(&cfg, events, &mut capture)?;
-    let mut reader = CaptureReader::new(&capture[..]);
-    let mut out = Vec::with_capacity(events as usize);
-    while let Some(item) = reader.next_item()? {
-        if let CaptureItem::Frame { frame, .. } = item {
-            out.push(frame);
-        }
-    }
-    Ok(out)
-}
-
-fn decode_all(frames: &[RawFrame]) -> Vec<Event> {
-    frames
-        .iter()
-        .filter_map(|f| match decode_frame(&f.text, f.shard, f.at) {
-            Ok(Decoded::Event(e)) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
-
-fn run_dataflow(events: Vec<Event>, workers: usize) -> anyhow::Result<(f64, usize)> {
+pub(crate) fn run_dataflow(events: Vec<Event>, workers: usize) -> anyhow::Result<(f64, usize)> {
     let n = events.len();
     let started = Instant::now();
     let mut dataflow = Dataflow::start(DataflowConfig {
@@ -140,7 +98,7 @@ fn run_dataflow(events: Vec<Event>, workers: usize) -> anyhow::Result<(f64, usiz
 /// Baseline (b) of issue 6: the same views from the same engine, accumulated in a hash map in a
 /// single pass and applied to the same read side, without timely or differential: the
 /// practical upper bound of this design on one core.
-fn run_hashmap_baseline(events: Vec<Event>) -> f64 {
+pub(crate) fn run_hashmap_baseline(events: Vec<Event>) -> f64 {
     use guildflow_dataflow::engine::dedup::FrameDedup;
     use guildflow_dataflow::engine::{Engine, EngineConfig};
     use guildflow_dataflow::graph::Change;
@@ -201,13 +159,6 @@ fn run_hashmap_baseline(events: Vec<Event>) -> f64 {
     engine.advance_to(watermark);
     flush(&mut engine, &mut totals);
     n as f64 / started.elapsed().as_secs_f64()
-}
-
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
@@ -313,7 +264,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
         events: decoded.len(),
         stages,
         latency,
-        peak_rss_bytes: peak_rss(),
+        peak_rss_bytes: proc_status_bytes("VmHWM"),
         active_members,
     };
     if let Some(rss) = report.peak_rss_bytes {
