@@ -180,7 +180,8 @@ fn flush_loop(
     let mut last_maintenance = Instant::now() - policy.maintenance + Duration::from_secs(5);
     let flush = |store: &mut ParquetStore, pending: &mut Vec<EventRow>, through: u64| {
         let rows = std::mem::take(pending);
-        match store.write(rows.clone(), through) {
+        let count = rows.len();
+        match store.write(rows, through) {
             Ok(info) => {
                 if let Some(lsn) = info.flushed_lsn {
                     flushed.store(lsn, Ordering::Release);
@@ -191,8 +192,12 @@ fn flush_loop(
             Err(e) => {
                 errors.fetch_add(1, Ordering::Relaxed);
                 failing.store(true, Ordering::Relaxed);
-                tracing::error!(error = %e, rows = rows.len(), "parquet flush failed; retrying with the next one");
-                *pending = rows;
+                tracing::error!(error = %e, rows = count, "parquet flush failed; retrying with the next one");
+                // Nothing was committed, so the store's tail (rows accepted, not in a file)
+                // still holds exactly these rows: take them back from it rather than keeping a
+                // copy of every flush in case one fails.
+                let tail = store.reader().snapshot().tail;
+                *pending = tail.iter().cloned().collect();
             }
         }
     };
