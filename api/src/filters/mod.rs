@@ -111,6 +111,18 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
         .and(warp::path::end())
         .map(handlers::openapi::openapi);
 
+    // The dashboard: `/` and its files under `/dashboard/`; pages route by URL fragment.
+    let dashboard = warp::get()
+        .and(
+            warp::path::end()
+                .map(String::new)
+                .or(warp::path("dashboard")
+                    .and(warp::path::tail())
+                    .map(|tail: warp::path::Tail| tail.as_str().to_owned()))
+                .unify(),
+        )
+        .map(|path: String| handlers::dashboard::file(&path));
+
     let timing = Arc::clone(&shared);
     // The SQL route has its own body limit, so it sits outside the general one.
     let tree = sql
@@ -127,6 +139,8 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
                 .or(metrics)
                 .unify()
                 .or(openapi)
+                .unify()
+                .or(dashboard)
                 .unify(),
         ))
         .unify()
