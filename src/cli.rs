@@ -89,7 +89,8 @@ pub struct ShardArgs {
     /// Gateway base URL (default Discord's); any gateway v10 server works.
     #[arg(long)]
     pub gateway_url: Option<String>,
-    /// REST base URL (used by the admin plane; accepted now for forward compatibility).
+    /// REST base URL: where automod actions go (delete, timeout, kick, ban), Discord's or a
+    /// Discord-compatible server such as `guildflow simulate` (`http://HOST:PORT/api/v10`).
     #[arg(long, default_value = "https://discord.com/api/v10")]
     pub rest_url: String,
     /// Identify max_concurrency, from GET /gateway/bot.

@@ -1,5 +1,6 @@
 //! One function per subcommand.
 
+use crate::admin::{open_admin, start_executor};
 use crate::cli::{
     Command, DataflowArgs, DemoArgs, EraseArgs, GenerateArgs, MigrateArgs, RecordArgs, ReplayArgs,
     RunArgs, ShardArgs, SimulateArgs,
@@ -99,9 +100,13 @@ async fn live(
     record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     duration: Option<u64>,
     mut store: Option<DurableStore>,
-    listen: Option<std::net::SocketAddr>,
-    login: Option<LoginSetup>,
+    services: LiveServices,
 ) -> anyhow::Result<StatsState> {
+    let LiveServices {
+        listen,
+        login,
+        admin,
+    } = services;
     if let Some(store) = &store {
         // Each shard resumes its stored session; the gateway replays what was not stored.
         for (shard, p) in &store.progress().shards {
@@ -121,10 +126,25 @@ async fn live(
     let mut sink = DataflowSink::new(dataflow).with_directory(directory.clone());
     let registry = ShardRegistry::new();
     let counters = Arc::new(DecodeCounters::default());
+    // Settings and rules first, so the rebuild already follows them.
+    let plane = match &admin {
+        Some(setup) => Some(open_admin(&setup.data, &sink.shared())?),
+        None => None,
+    };
     if let Some(store) = store.as_mut() {
         // The views are rebuilt from every stored frame before the shards resume after them.
         rebuild(store, &mut sink)?;
     }
+    // Actions of the rebuilt history are stale: the executor acts on live traffic only.
+    let executor = match (&admin, &plane) {
+        (Some(setup), Some(plane)) => Some(start_executor(
+            plane,
+            &state,
+            &setup.token,
+            &setup.rest_url,
+        )?),
+        _ => None,
+    };
     let metrics = PipelineMetrics::new();
     let api = match listen {
         Some(listen) => {
@@ -133,6 +153,9 @@ async fn live(
                 .with_registry(registry.clone())
                 .with_decode_counters(Arc::clone(&counters))
                 .with_metrics(metrics.clone());
+            if let Some(plane) = &plane {
+                ctx = ctx.with_admin(plane.clone());
+            }
             match login {
                 Some(login) => {
                     let auth = login.config(bound.addr, directory.clone())?;
@@ -191,7 +214,11 @@ async fn live(
     for (id, exit) in exits {
         tracing::info!(shard = id, ?exit, "shard ended");
     }
-    let dataflow = sink.into_inner();
+    if let Some(plane) = &plane {
+        plane.detach();
+    }
+    drop(executor);
+    let dataflow = sink.into_inner()?;
     let duplicates = dataflow.duplicates();
     let state = tokio::task::spawn_blocking(move || dataflow.finish()).await??;
     eprintln!(
@@ -264,6 +291,25 @@ async fn wait_all(registry: &ShardRegistry) {
             return;
         }
     }
+}
+
+/// What a live command serves besides the pipeline.
+#[derive(Default)]
+struct LiveServices {
+    /// API address.
+    listen: Option<std::net::SocketAddr>,
+    /// Login (authentication on).
+    login: Option<LoginSetup>,
+    /// Admin plane and automod actions.
+    admin: Option<AdminSetup>,
+}
+
+/// The admin plane of a live command: its journal's data directory, and the bot token and
+/// REST base its actions use.
+pub struct AdminSetup {
+    data: std::path::PathBuf,
+    token: String,
+    rest_url: String,
 }
 
 /// Where users log in: Discord's OAuth2 (run) or the simulator's (demo).
@@ -396,8 +442,15 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
         None,
         args.duration,
         Some(store),
-        Some(args.listen),
-        login,
+        LiveServices {
+            listen: Some(args.listen),
+            login,
+            admin: Some(AdminSetup {
+                data: args.data.clone(),
+                token: args.shards.token.clone(),
+                rest_url: args.shards.rest_url.clone(),
+            }),
+        },
     )
     .await?;
     if let Some(path) = &args.dump {
@@ -424,8 +477,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<()> {
         Some(CaptureWriter::new(writer)),
         args.duration,
         None,
-        None,
-        None,
+        LiveServices::default(),
     )
     .await?;
     eprintln!("capture written to {}", args.out.display());
@@ -517,8 +569,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         None,
         args.duration,
         Some(store),
-        Some(args.listen),
-        Some(login),
+        LiveServices {
+            listen: Some(args.listen),
+            login: Some(login),
+            admin: Some(AdminSetup {
+                data: args.data.clone(),
+                token: token.to_owned(),
+                rest_url: sim.api_base(),
+            }),
+        },
     )
     .await;
     sim.shutdown();
@@ -624,7 +683,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         }
         eprintln!("{repeats} frames were already stored and skipped");
     }
-    let dataflow = sink.inner.into_inner();
+    let dataflow = sink.inner.into_inner()?;
     let duplicates = dataflow.duplicates();
     let started = Instant::now();
     let state = tokio::task::spawn_blocking(move || dataflow.finish()).await??;

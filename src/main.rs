@@ -1,6 +1,7 @@
 //! `guildflow`: the command-line edge. Parses arguments, wires shards (live or simulated) or a
 //! capture into the pipeline, and reports. Everything it runs lives in the library crates.
 
+mod admin;
 mod cli;
 mod commands;
 mod console;

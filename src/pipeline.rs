@@ -1,5 +1,6 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
+use crate::admin::SharedDataflow;
 use guildflow_api::{PermissionDirectory, PipelineMetrics};
 use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::{Event, EventKind};
@@ -29,7 +30,7 @@ pub trait EventSink: Send {
 /// Batches events into the dataflow, and keeps the API's directory of who administers which
 /// guild current.
 pub struct DataflowSink {
-    dataflow: Dataflow,
+    dataflow: SharedDataflow,
     batch: Vec<Event>,
     directory: Option<PermissionDirectory>,
 }
@@ -38,7 +39,7 @@ impl DataflowSink {
     /// Wraps a running dataflow.
     pub fn new(dataflow: Dataflow) -> Self {
         DataflowSink {
-            dataflow,
+            dataflow: SharedDataflow::new(dataflow),
             batch: Vec::with_capacity(REPLAY_BATCH),
             directory: None,
         }
@@ -50,10 +51,17 @@ impl DataflowSink {
         self
     }
 
-    /// The dataflow (to finish it).
-    pub fn into_inner(mut self) -> Dataflow {
+    /// The dataflow, shared with the admin plane (which configures it live).
+    pub fn shared(&self) -> SharedDataflow {
+        self.dataflow.clone()
+    }
+
+    /// The dataflow (to finish it); the admin plane can no longer reach it.
+    pub fn into_inner(mut self) -> anyhow::Result<Dataflow> {
         self.flush();
         self.dataflow
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the dataflow was already taken"))
     }
 }
 
@@ -71,7 +79,9 @@ impl EventSink for DataflowSink {
     fn flush(&mut self) {
         if !self.batch.is_empty() {
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(REPLAY_BATCH));
-            self.dataflow.push(batch);
+            if let Some(dataflow) = self.dataflow.lock().as_mut() {
+                dataflow.push(batch);
+            }
         }
     }
 }

@@ -163,6 +163,9 @@ pub struct ApiContext {
     /// Authentication and per-guild authorization (docs/SECURITY.md); None serves every
     /// route to anyone, as before authentication existed.
     pub auth: Option<Arc<AuthConfig>>,
+    /// The admin plane (settings, automod rules, warnings, logs); None answers those routes
+    /// 503 `admin_unavailable`.
+    pub admin: Option<guildflow_admin::AdminPlane>,
 }
 
 impl ApiContext {
@@ -177,6 +180,7 @@ impl ApiContext {
             config: ApiConfig::default(),
             sql: None,
             auth: None,
+            admin: None,
         }
     }
 
@@ -223,6 +227,13 @@ impl ApiContext {
     /// `Arc<GuildSql>` shared with other users.
     pub fn with_sql(mut self, sql: impl Into<Arc<GuildSql>>) -> Self {
         self.sql = Some(sql.into());
+        self
+    }
+
+    /// With the admin plane: settings, automod rules, warnings, moderation and audit logs,
+    /// opt-outs (docs/MODERATION.md); moderation entries reach the websocket rooms.
+    pub fn with_admin(mut self, admin: guildflow_admin::AdminPlane) -> Self {
+        self.admin = Some(admin);
         self
     }
 

@@ -33,6 +33,16 @@ impl Shared {
         let listening = ctx
             .state
             .listen(move |event| listener_rooms.dispatch(event));
+        if let Some(admin) = &ctx.admin {
+            // Weak: the admin plane outlives a server (tests start several over one plane).
+            let rooms = Arc::downgrade(&rooms);
+            admin.on_moderation(Arc::new(move |entry| {
+                if let Some(rooms) = rooms.upgrade() {
+                    let frame = serde_json::json!({ "type": "moderation", "entry": entry });
+                    rooms.moderation(entry.guild_id.get(), frame.to_string().into());
+                }
+            }));
+        }
         let queries = Arc::new(QueryLimiter::new(&ctx.config));
         Arc::new(Shared {
             queries,

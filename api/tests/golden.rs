@@ -211,7 +211,8 @@ async fn rest_endpoints_match_their_golden_files() {
             format!("/api/guilds/{busy}/members/me/stats"),
             None,
         ),
-        ("error_no_route", "/api/guilds".to_owned(), None),
+        ("error_no_route", "/api/nothing".to_owned(), None),
+        ("guilds", "/api/guilds".to_owned(), None),
     ];
     for (name, path, accept) in cases {
         check(name, &exchange(&filter, &path, accept).await);

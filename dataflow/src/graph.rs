@@ -46,6 +46,17 @@ pub enum Input {
         /// Rules.
         config: crate::automod::AutomodConfig,
     },
+    /// A manual warning (admin API), for warning escalation.
+    Warning {
+        /// Guild.
+        guild: u64,
+        /// Member warned.
+        user: u64,
+        /// Channel it was given in (0: none).
+        channel: u64,
+        /// Time of the warning, Unix ms.
+        at: i64,
+    },
     /// New settings for a guild.
     Settings {
         /// Guild.
@@ -59,7 +70,9 @@ impl Input {
     fn guild(&self) -> u64 {
         match self {
             Input::Event(e) => e.body.guild().map_or(0, |g| g.get()),
-            Input::Settings { guild, .. } | Input::Automod { guild, .. } => *guild,
+            Input::Settings { guild, .. }
+            | Input::Automod { guild, .. }
+            | Input::Warning { guild, .. } => *guild,
             Input::Watermark { route, .. } => *route,
         }
     }
@@ -167,6 +180,12 @@ pub fn build(
                                     Input::Automod { guild, config } => {
                                         engine.configure_automod(guild, &config)
                                     }
+                                    Input::Warning {
+                                        guild,
+                                        user,
+                                        channel,
+                                        at,
+                                    } => engine.add_warning(guild, user, channel, at),
                                     Input::Watermark { at, .. } => watermark = watermark.max(at),
                                     Input::Event(event) => events.push(event),
                                 }

@@ -263,6 +263,24 @@ impl Dataflow {
         Ok(())
     }
 
+    /// Feeds a manual warning of `user` (admin API) at `at`, for warning escalation: the
+    /// actions it causes come out as automod actions.
+    pub fn warn(&mut self, guild: u64, user: u64, channel: u64, at: i64) {
+        let to = self.epoch.max(time_of(at));
+        self.send(
+            vec![(
+                to,
+                Input::Warning {
+                    guild,
+                    user,
+                    channel,
+                    at,
+                },
+            )],
+            to,
+        );
+    }
+
     /// Moves the frontier to `at` without events (idle inputs), so reads progress.
     pub fn advance_to(&mut self, at: i64) {
         let to = time_of(at);

@@ -67,6 +67,56 @@ pub struct GuildSettings {
     pub xp_cooldown_ms: i64,
     /// XP multiplier in percent (100 = SPEC's 15 + id mod 11).
     pub xp_rate_percent: u32,
+    /// Statistics module: off, nothing is counted (automod still runs).
+    #[serde(default = "default_true")]
+    pub stats_enabled: bool,
+    /// Levels module: off, no XP is awarded.
+    #[serde(default = "default_true")]
+    pub levels_enabled: bool,
+    /// Channels whose activity is not counted (messages, reactions, voice), sorted.
+    #[serde(default)]
+    pub excluded_channels: Vec<u64>,
+    /// Members holding any of these roles are not counted (messages), sorted.
+    #[serde(default)]
+    pub excluded_roles: Vec<u64>,
+    /// Members who opted out of statistics: nothing of theirs is counted, sorted.
+    #[serde(default)]
+    pub opted_out: Vec<u64>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl GuildSettings {
+    /// Sorts and de-duplicates the id lists, which are searched by bisection.
+    pub fn normalized(mut self) -> Self {
+        for list in [
+            &mut self.excluded_channels,
+            &mut self.excluded_roles,
+            &mut self.opted_out,
+        ] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        self
+    }
+
+    /// Whether activity of `user` in `channel` counts (module on, neither excluded nor opted
+    /// out). Role exclusions are checked by the caller, which knows the member's roles.
+    pub fn counts(&self, user: u64, channel: Option<u64>) -> bool {
+        self.stats_enabled
+            && self.opted_out.binary_search(&user).is_err()
+            && channel.is_none_or(|c| self.excluded_channels.binary_search(&c).is_err())
+    }
+
+    /// Whether any of `roles` is excluded from statistics.
+    pub fn excludes_roles(&self, roles: impl IntoIterator<Item = u64>) -> bool {
+        !self.excluded_roles.is_empty()
+            && roles
+                .into_iter()
+                .any(|r| self.excluded_roles.binary_search(&r).is_ok())
+    }
 }
 
 impl Default for GuildSettings {
@@ -76,6 +126,11 @@ impl Default for GuildSettings {
             level_curve: LevelCurve::Sqrt,
             xp_cooldown_ms: 60_000,
             xp_rate_percent: 100,
+            stats_enabled: true,
+            levels_enabled: true,
+            excluded_channels: Vec::new(),
+            excluded_roles: Vec::new(),
+            opted_out: Vec::new(),
         }
     }
 }

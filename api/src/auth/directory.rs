@@ -14,6 +14,7 @@ pub const MANAGE_GUILD: u64 = 0x20;
 /// One guild as far as authorization needs it.
 #[derive(Debug, Default)]
 struct GuildAccess {
+    name: Box<str>,
     owner: u64,
     /// Role id → permission bits; `@everyone` is the role whose id is the guild's.
     roles: HashMap<u64, u64>,
@@ -24,6 +25,7 @@ struct GuildAccess {
 impl GuildAccess {
     fn from_info(info: &GuildInfo) -> Self {
         GuildAccess {
+            name: info.name.clone(),
             owner: info.owner.0,
             roles: info.roles.iter().map(|r| (r.id.0, r.permissions)).collect(),
             members: info
@@ -126,6 +128,7 @@ impl PermissionDirectory {
         let fresh = GuildAccess::from_info(info);
         match inner.guilds.get_mut(&info.id.0) {
             Some(known) if info.members.is_empty() => {
+                known.name = fresh.name;
                 known.owner = fresh.owner;
                 known.roles = fresh.roles;
             }
@@ -139,6 +142,11 @@ impl PermissionDirectory {
         if let Some(g) = self.write().guilds.get_mut(&guild) {
             g.roles.insert(role.id.0, role.permissions);
         }
+    }
+
+    /// The guild's name, when its GUILD_CREATE was seen.
+    pub fn name(&self, guild: u64) -> Option<String> {
+        self.read().guilds.get(&guild).map(|g| g.name.to_string())
     }
 
     /// Whether `user` may act on `guild`: its owner, ADMINISTRATOR or MANAGE_GUILD through

@@ -94,7 +94,9 @@ fn guild_path(path: &str) -> Option<(String, Option<String>)> {
     if segments.next()? != "api" || segments.next()? != "guilds" {
         return None;
     }
-    Some((segments.next().unwrap_or_default(), segments.next()))
+    // `/api/guilds` itself (the list) authenticates in its handler.
+    let guild = segments.next()?;
+    Some((guild, segments.next()))
 }
 
 impl AuthConfig {
@@ -159,6 +161,15 @@ impl AuthConfig {
             .get(ORIGIN)
             .and_then(|o| o.to_str().ok())
             .is_some_and(|o| self.allowed_origins.iter().any(|a| a == o))
+    }
+
+    /// The guilds `principal` may act on, ascending (a token's scope narrows them).
+    pub(crate) fn visible_guilds(&self, principal: &Principal) -> Vec<u64> {
+        let mut guilds = self.directory.administered_by(principal.user);
+        if let Credential::Token { scope, .. } = &principal.credential {
+            guilds.retain(|g| scope.contains(g));
+        }
+        guilds
     }
 
     /// CSRF defence of a state-changing request: with a session, an allowed `Origin` and the
@@ -316,7 +327,7 @@ mod tests {
             Some(("12".into(), Some("live".into())))
         );
         assert_eq!(g("/api/%67uilds/%31%32"), Some(("12".into(), None)));
-        assert_eq!(g("/api/guilds"), Some((String::new(), None)));
+        assert_eq!(g("/api/guilds"), None);
         assert_eq!(g("/api/me"), None);
         assert_eq!(g("/health"), None);
     }

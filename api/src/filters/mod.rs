@@ -2,6 +2,7 @@
 //! response gets `Cache-Control: no-store` (live figures must never be served from a cache)
 //! and is timed per route template for `/metrics`.
 
+mod admin;
 mod common;
 mod sql;
 
@@ -125,7 +126,10 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
 
     let timing = Arc::clone(&shared);
     // The SQL route has its own body limit, so it sits outside the general one.
+    let admin = admin::routes(&shared);
     let tree = sql
+        .or(admin)
+        .unify()
         .or(body_limit(shared.ctx.config.max_body_bytes).and(
             leaderboard
                 .or(member)

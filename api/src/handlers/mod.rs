@@ -1,6 +1,7 @@
 //! Request handlers: validated input in, a response out. Every domain error is answered here
 //! as a JSON [`Problem`]; only routing failures reach the rejection handler.
 
+pub(crate) mod admin;
 pub(crate) mod dashboard;
 pub mod errors;
 pub mod guild;

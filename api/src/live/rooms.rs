@@ -21,6 +21,8 @@ pub(crate) enum RoomEvent {
     Changed { metric: Metric, period: Period },
     /// A member levelled up.
     LevelUp(LevelUp),
+    /// A moderation log entry, rendered once as its `moderation` frame.
+    Moderation(Arc<str>),
 }
 
 /// A rendered top list, shared by every client of the room that asks for the same one.
@@ -64,9 +66,19 @@ impl Rooms {
                 period: change.period,
             },
             StateEvent::LevelUp(level_up) => RoomEvent::LevelUp(level_up.clone()),
+            // Rooms hear of automod once the admin plane has executed and logged the action.
+            StateEvent::Automod(_) => return,
         };
         // An error only means every receiver just left.
         let _ = room.tx.send(event);
+    }
+
+    /// Sends a moderation log entry to its guild's room, if anyone is in it.
+    pub fn moderation(&self, guild: u64, frame: Arc<str>) {
+        let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(room) = rooms.get(&guild) {
+            let _ = room.tx.send(RoomEvent::Moderation(frame));
+        }
     }
 
     /// Joins the room of `guild` (creating it).

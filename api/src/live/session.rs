@@ -182,6 +182,11 @@ pub(crate) async fn run(
                             at: level_up.at,
                         });
                     }
+                    Ok(RoomEvent::Moderation(frame)) => {
+                        if let Err(full) = session.enqueue(Message::text(&*frame), "moderation") {
+                            break full.into_end();
+                        }
+                    }
                     // Missed changes: whatever they were, re-reading every board covers them.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         for sub in &mut session.subscriptions {

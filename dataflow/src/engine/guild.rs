@@ -59,7 +59,12 @@ impl GuildState {
                 self.message(guild, message, at, watermark, horizon_ms, out)
             }
             EventBody::ReactionAdd(reaction) => {
-                if reaction.user_bot || self.bots.contains(&reaction.user.get()) {
+                if reaction.user_bot
+                    || self.bots.contains(&reaction.user.get())
+                    || !self
+                        .settings
+                        .counts(reaction.user.get(), Some(reaction.channel.get()))
+                {
                     return;
                 }
                 out.deltas
@@ -138,11 +143,22 @@ impl GuildState {
             let actions = windows.on_message(rules, message, at);
             out.signals.extend(actions.into_iter().map(Signal::Automod));
         }
+        // Exclusions and opt-outs keep a message out of statistics, not out of moderation.
+        if !self.settings.counts(author, Some(message.channel.get()))
+            || self
+                .settings
+                .excludes_roles(message.author_roles.iter().map(|r| r.get()))
+        {
+            return;
+        }
         let tz = self.settings.timezone;
         out.deltas
             .activity(tz, guild, author, Counter::Messages, at, 1);
         out.deltas
             .channel_message(tz, guild, author, message.channel.get(), at);
+        if !self.settings.levels_enabled {
+            return;
+        }
         let xp = self.xp.entry(author).or_default();
         let due = xp
             .last_award
@@ -202,7 +218,9 @@ impl GuildState {
             self.bots.insert(user);
         }
         let channel = state.channel.map(|c| c.get());
-        let counted = !self.bots.contains(&user) && channel != self.afk_channel;
+        let counted = !self.bots.contains(&user)
+            && channel != self.afk_channel
+            && self.settings.counts(user, channel);
         let tz = self.settings.timezone;
         self.voice.apply(
             tz,

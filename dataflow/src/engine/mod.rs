@@ -93,7 +93,7 @@ impl Engine {
 
     /// Sets a guild's settings (applies to events from now on).
     pub fn configure(&mut self, guild: u64, settings: GuildSettings) {
-        self.guilds.entry(guild).or_default().settings = settings;
+        self.guilds.entry(guild).or_default().settings = settings.normalized();
     }
 
     /// Sets a guild's automod rules. `Dataflow::configure_automod` compiles them before they
@@ -108,6 +108,24 @@ impl Engine {
             }
             Ok(_) | Err(_) => None,
         };
+    }
+
+    /// Records a manual warning; escalation actions it causes become signals.
+    pub fn add_warning(&mut self, guild: u64, user: u64, channel: u64, at: i64) {
+        let Some(state) = self.guilds.get_mut(&guild) else {
+            return;
+        };
+        if let Some((rules, windows)) = state.automod.as_mut() {
+            let actions = windows.add_warning(
+                rules,
+                guildflow_model::GuildId(guild),
+                guildflow_model::UserId(user),
+                guildflow_model::ChannelId(channel),
+                at,
+            );
+            self.signals
+                .extend(actions.into_iter().map(Signal::Automod));
+        }
     }
 
     /// The settings of a guild.

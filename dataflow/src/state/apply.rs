@@ -137,6 +137,7 @@ fn signals_out(state: &StatsState, signals: Vec<Signal>) -> u64 {
         state.subscribers.level_ups(levels);
     }
     if !actions.is_empty() {
+        state.subscribers.automod(&actions);
         let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
         published.automod_actions.extend(actions);
         while published.automod_actions.len() > AUTOMOD_ACTIONS_KEPT {

@@ -50,6 +50,8 @@ pub enum StateEvent {
     Leaderboard(LeaderboardChange),
     /// A member levelled up.
     LevelUp(LevelUp),
+    /// An automod rule or warning escalation decided an action.
+    Automod(crate::automod::AutomodAction),
 }
 
 impl StateEvent {
@@ -58,6 +60,7 @@ impl StateEvent {
         match self {
             StateEvent::Leaderboard(change) => change.guild,
             StateEvent::LevelUp(level_up) => level_up.guild,
+            StateEvent::Automod(action) => action.guild.get(),
         }
     }
 }
@@ -144,6 +147,10 @@ impl Subscribers {
 
     pub fn level_ups(&self, level_ups: Vec<LevelUp>) {
         self.tell(level_ups.into_iter().map(StateEvent::LevelUp));
+    }
+
+    pub fn automod(&self, actions: &[crate::automod::AutomodAction]) {
+        self.tell(actions.iter().cloned().map(StateEvent::Automod));
     }
 
     pub fn notify(&self, changes: impl IntoIterator<Item = LeaderboardChange>) {

@@ -411,6 +411,17 @@ impl Conn {
             return Flow::Continue;
         }
         let count = batch.len() as u64;
+        {
+            let mut overlay = self
+                .shared
+                .rest
+                .overlay
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (t, d) in &batch {
+                overlay.observe_dispatch(t, d);
+            }
+        }
         for (t, d) in batch {
             let Some(frame) = self.shared.sessions.append(&session, t, &d) else {
                 return Flow::Continue;

@@ -38,6 +38,42 @@ pub(crate) struct Overlay {
     pub timeouts: HashMap<(u64, u64), Option<String>>,
     /// (channel, message) pairs already deleted.
     pub deleted_messages: HashSet<(u64, u64)>,
+    /// Members who joined after the world was generated (the feed's GUILD_MEMBER_ADDs).
+    pub joined: HashMap<(u64, u64), Member>,
+}
+
+impl Overlay {
+    /// Follows the feed's membership changes, so REST knows members who joined since the
+    /// world was generated and forgets those who left.
+    pub fn observe_dispatch(&mut self, kind: &str, payload: &str) {
+        if kind != "GUILD_MEMBER_ADD" && kind != "GUILD_MEMBER_REMOVE" {
+            return;
+        }
+        let Ok(d) = serde_json::from_str::<serde_json::Value>(payload) else {
+            return;
+        };
+        let id = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+        let (Some(guild), Some(user)) = (id(&d["guild_id"]), id(&d["user"]["id"])) else {
+            return;
+        };
+        if kind == "GUILD_MEMBER_ADD" {
+            self.removed.remove(&(guild, user));
+            self.joined.insert(
+                (guild, user),
+                Member {
+                    user,
+                    bot: d["user"]["bot"].as_bool().unwrap_or(false),
+                    joined_at: 0,
+                    roles: 0,
+                    nick: 0,
+                    premium_since: 0,
+                },
+            );
+        } else {
+            self.joined.remove(&(guild, user));
+            self.removed.insert((guild, user));
+        }
+    }
 }
 
 /// The world plus lazily built indexes over it.
@@ -84,13 +120,17 @@ impl Directory {
         overlay: &Overlay,
         guild: u64,
         user: u64,
-    ) -> Option<(&'a Guild, &'a Member)> {
+    ) -> Option<(&'a Guild, Member)> {
         if overlay.removed.contains(&(guild, user)) {
             return None;
         }
         let g = self.guild(guild)?;
-        let m = g.members.iter().find(|m| m.user == user)?;
-        Some((g, m))
+        let m = g
+            .members
+            .iter()
+            .find(|m| m.user == user)
+            .or_else(|| overlay.joined.get(&(guild, user)))?;
+        Some((g, m.clone()))
     }
 
     /// The member's role mask after REST role changes.

@@ -397,8 +397,7 @@ fn apply(
         }
         RestRoute::ModifyMember => {
             dir.guild(a).ok_or(UNKNOWN_GUILD)?;
-            let (g, member) = dir.member(overlay, a, b).ok_or(UNKNOWN_MEMBER)?;
-            let mut member = member.clone();
+            let (g, mut member) = dir.member(overlay, a, b).ok_or(UNKNOWN_MEMBER)?;
             member.roles = Directory::mask(overlay, g, &member);
             let fields = body.and_then(Value::as_object);
             if let Some(roles) = fields.and_then(|f| f.get("roles")) {
@@ -447,7 +446,7 @@ fn apply(
         RestRoute::RemoveMember => {
             dir.guild(a).ok_or(UNKNOWN_GUILD)?;
             let (g, member) = dir.member(overlay, a, b).ok_or(UNKNOWN_MEMBER)?;
-            let d = member_remove(g, member);
+            let d = member_remove(g, &member);
             overlay.removed.insert((a, b));
             Ok(done(vec![(a, "GUILD_MEMBER_REMOVE", d)]))
         }
@@ -455,7 +454,7 @@ fn apply(
             let g = dir.guild(a).ok_or(UNKNOWN_GUILD)?;
             let mut dispatches = Vec::new();
             if let Some((g, member)) = dir.member(overlay, a, b) {
-                dispatches.push((a, "GUILD_MEMBER_REMOVE", member_remove(g, member)));
+                dispatches.push((a, "GUILD_MEMBER_REMOVE", member_remove(g, &member)));
             }
             let mut user = String::new();
             push_user(&mut user, b, false);
@@ -470,9 +469,8 @@ fn apply(
         }
         RestRoute::AddMemberRole | RestRoute::RemoveMemberRole => {
             dir.guild(a).ok_or(UNKNOWN_GUILD)?;
-            let (g, member) = dir.member(overlay, a, b).ok_or(UNKNOWN_MEMBER)?;
+            let (g, mut member) = dir.member(overlay, a, b).ok_or(UNKNOWN_MEMBER)?;
             let slot = role_slot(g, c)?;
-            let mut member = member.clone();
             let mask = Directory::mask(overlay, g, &member);
             member.roles = if m.route == RestRoute::AddMemberRole {
                 mask | 1 << slot
