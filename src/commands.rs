@@ -128,7 +128,11 @@ async fn live(
     let counters = Arc::new(DecodeCounters::default());
     // Settings and rules first, so the rebuild already follows them.
     let plane = match &admin {
-        Some(setup) => Some(open_admin(&setup.data, &sink.shared())?),
+        Some(setup) => Some(open_admin(
+            &setup.data,
+            setup.postgres.as_deref(),
+            &sink.shared(),
+        )?),
         None => None,
     };
     if let Some(store) = store.as_mut() {
@@ -308,6 +312,8 @@ struct LiveServices {
 /// REST base its actions use.
 pub struct AdminSetup {
     data: std::path::PathBuf,
+    /// The PostgreSQL database of `--postgres`: the admin plane is stored there.
+    postgres: Option<String>,
     token: String,
     rest_url: String,
 }
@@ -447,6 +453,7 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
             login,
             admin: Some(AdminSetup {
                 data: args.data.clone(),
+                postgres: args.store.postgres.clone(),
                 token: args.shards.token.clone(),
                 rest_url: args.shards.rest_url.clone(),
             }),
@@ -574,6 +581,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             login: Some(login),
             admin: Some(AdminSetup {
                 data: args.data.clone(),
+                postgres: None,
                 token: token.to_owned(),
                 rest_url: sim.api_base(),
             }),

@@ -1,6 +1,6 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
-use crate::admin::SharedDataflow;
+use guildflow_admin::DataflowControl;
 use guildflow_api::{PermissionDirectory, PipelineMetrics};
 use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::{Event, EventKind};
@@ -30,7 +30,7 @@ pub trait EventSink: Send {
 /// Batches events into the dataflow, and keeps the API's directory of who administers which
 /// guild current.
 pub struct DataflowSink {
-    dataflow: SharedDataflow,
+    dataflow: DataflowControl,
     batch: Vec<Event>,
     directory: Option<PermissionDirectory>,
 }
@@ -39,7 +39,7 @@ impl DataflowSink {
     /// Wraps a running dataflow.
     pub fn new(dataflow: Dataflow) -> Self {
         DataflowSink {
-            dataflow: SharedDataflow::new(dataflow),
+            dataflow: DataflowControl::new(dataflow),
             batch: Vec::with_capacity(REPLAY_BATCH),
             directory: None,
         }
@@ -52,7 +52,7 @@ impl DataflowSink {
     }
 
     /// The dataflow, shared with the admin plane (which configures it live).
-    pub fn shared(&self) -> SharedDataflow {
+    pub fn shared(&self) -> DataflowControl {
         self.dataflow.clone()
     }
 

@@ -7,6 +7,7 @@ use crate::moderation::Admission;
 use crate::plane::AdminPlane;
 use crate::records::{now_ms, ActionStatus, ModerationEntry};
 use guildflow_dataflow::automod::{ActionKind, AutomodAction};
+use guildflow_dataflow::state::LevelUp;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,10 +56,19 @@ pub struct ExecutorStats {
     pub dropped: AtomicU64,
 }
 
-/// Hands automod actions to a task that executes them in order.
+/// Work for the executing task.
+#[derive(Debug)]
+enum Job {
+    /// An automod action.
+    Action(AutomodAction),
+    /// A member reached a level: give the level's reward role, if any.
+    LevelUp(LevelUp),
+}
+
+/// Hands automod actions and level rewards to a task that executes them in order.
 #[derive(Clone, Debug)]
 pub struct ActionExecutor {
-    tx: mpsc::Sender<AutomodAction>,
+    tx: mpsc::Sender<Job>,
     stats: Arc<ExecutorStats>,
 }
 
@@ -105,9 +115,18 @@ impl ActionExecutor {
 
     /// Queues an action; never waits. A full queue drops it (counted and logged).
     pub fn submit(&self, action: AutomodAction) {
-        if let Err(e) = self.tx.try_send(action) {
+        self.queue(Job::Action(action));
+    }
+
+    /// Queues a level-up: the member gets the role the guild rewards that level with.
+    pub fn submit_level_up(&self, level_up: LevelUp) {
+        self.queue(Job::LevelUp(level_up));
+    }
+
+    fn queue(&self, job: Job) {
+        if let Err(e) = self.tx.try_send(job) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "automod action dropped: executor queue full");
+            tracing::warn!(error = %e, "automod job dropped: executor queue full");
         }
     }
 
@@ -121,11 +140,20 @@ async fn run(
     plane: AdminPlane,
     http: Arc<Client>,
     config: ExecutorConfig,
-    mut rx: mpsc::Receiver<AutomodAction>,
+    mut rx: mpsc::Receiver<Job>,
     stats: Arc<ExecutorStats>,
 ) {
     let stale_ms = i64::try_from(config.stale_after.as_millis()).unwrap_or(i64::MAX);
-    while let Some(action) = rx.recv().await {
+    while let Some(job) = rx.recv().await {
+        let action = match job {
+            Job::Action(action) => action,
+            Job::LevelUp(level_up) => {
+                if now_ms() - level_up.at <= stale_ms {
+                    reward(&plane, &http, &level_up).await;
+                }
+                continue;
+            }
+        };
         let admitted = {
             let plane = plane.clone();
             let action = action.clone();
@@ -265,6 +293,35 @@ async fn call(http: &Client, action: &AutomodAction) -> Result<(), Failure> {
             .map(|_| ()),
     };
     result.map_err(classify)
+}
+
+/// Gives the role `level_up`'s guild rewards its level with (Discord's add-role is
+/// idempotent), and audits the outcome.
+async fn reward(plane: &AdminPlane, http: &Client, level_up: &LevelUp) {
+    let Some(role) = plane.level_reward(level_up.guild, level_up.level) else {
+        return;
+    };
+    let (Some(guild), Some(user), Some(role_id)) = (
+        Id::new_checked(level_up.guild),
+        Id::new_checked(level_up.user),
+        Id::new_checked(role.get()),
+    ) else {
+        return;
+    };
+    let reason = format!("guildflow: level {} reward", level_up.level);
+    let outcome = http
+        .add_guild_member_role(guild, user, role_id)
+        .reason(&reason)
+        .await;
+    let error = outcome.err().map(|e| e.to_string());
+    if let Some(error) = &error {
+        tracing::warn!(guild = level_up.guild, user = level_up.user, %error, "level reward failed");
+    }
+    let plane = plane.clone();
+    let level_up = level_up.clone();
+    let _ =
+        tokio::task::spawn_blocking(move || plane.audit_reward(&level_up, role, error.as_deref()))
+            .await;
 }
 
 /// Whether an entry is final (for listeners that only want outcomes).

@@ -11,6 +11,7 @@
 //! It never reads events or serves HTTP: the binary feeds it automod actions, the api crate
 //! exposes it.
 
+mod control;
 mod error;
 mod executor;
 mod journal;
@@ -20,6 +21,7 @@ mod records;
 mod rules;
 mod settings;
 
+pub use control::DataflowControl;
 pub use error::AdminError;
 pub use executor::{is_final, ActionExecutor, ExecutorConfig, ExecutorStats};
 pub use journal::{Change, FileJournal, Journal};

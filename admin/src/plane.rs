@@ -428,6 +428,46 @@ impl AdminPlane {
         control.configure(guild, dataflow_settings(state.guild(guild)))
     }
 
+    /// The role a guild gives at `level`, if any.
+    pub fn level_reward(&self, guild: u64, level: u32) -> Option<guildflow_model::RoleId> {
+        let state = self.state();
+        let g = state.guilds.get(&guild)?;
+        if !g.config.modules.levels {
+            return None;
+        }
+        g.config
+            .level_rewards
+            .iter()
+            .find(|r| r.level == level)
+            .map(|r| r.role_id)
+    }
+
+    /// Audits a level reward given (or refused by Discord: `error`).
+    pub fn audit_reward(
+        &self,
+        level_up: &guildflow_dataflow::state::LevelUp,
+        role: guildflow_model::RoleId,
+        error: Option<&str>,
+    ) -> Result<(), AdminError> {
+        let mut state = self.state();
+        self.audit(
+            &mut state,
+            AuditNote::new(
+                level_up.guild,
+                None,
+                "level.reward",
+                format!("user:{}", level_up.user),
+                serde_json::Value::Null,
+                serde_json::json!({
+                    "level": level_up.level,
+                    "role_id": role,
+                    "status": if error.is_none() { "done" } else { "failed" },
+                    "error": error,
+                }),
+            ),
+        )
+    }
+
     /// Records that `user`'s stored events were erased (the erase itself is the store's).
     pub fn audit_erase(
         &self,
