@@ -125,7 +125,10 @@ impl Setup {
             }) {
                 return entry;
             }
-            assert!(Instant::now() < deadline, "no outcome for message {message}");
+            assert!(
+                Instant::now() < deadline,
+                "no outcome for message {message}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -150,7 +153,10 @@ async fn actions_reach_discord_once_with_their_reason() {
     let timeout = s.outcome(101).await;
     let delete = s.outcome(102).await;
     assert_eq!(timeout.status, ActionStatus::Done, "{timeout:?}");
-    assert_eq!((timeout.action.as_str(), timeout.seconds), ("timeout", Some(600)));
+    assert_eq!(
+        (timeout.action.as_str(), timeout.seconds),
+        ("timeout", Some(600))
+    );
     assert_eq!(delete.status, ActionStatus::Done, "{delete:?}");
     let rest = s.sim.rest_actions();
     let timeouts: Vec<_> = rest
@@ -183,7 +189,10 @@ async fn refusals_fail_at_once_and_transient_errors_are_retried_within_bounds() 
     let refused = s.outcome(201).await;
     assert_eq!(refused.status, ActionStatus::Failed);
     assert_eq!(refused.attempts, 1);
-    assert!(refused.error.as_deref().unwrap().contains("404"), "{refused:?}");
+    assert!(
+        refused.error.as_deref().unwrap().contains("404"),
+        "{refused:?}"
+    );
 
     // Two 500s, then success: three attempts.
     s.sim.inject_rest_failure(RestRoute::ModifyMember, 500, 2);
@@ -212,8 +221,10 @@ async fn level_rewards_give_their_role() {
         .update_settings(
             s.guild,
             Some(1),
-            serde_json::from_value(json!({"level_rewards": [{"level": 5, "role_id": s.role.to_string()}]}))
-                .unwrap(),
+            serde_json::from_value(
+                json!({"level_rewards": [{"level": 5, "role_id": s.role.to_string()}]}),
+            )
+            .unwrap(),
         )
         .unwrap();
     let level_up = |level| LevelUp {

@@ -221,13 +221,22 @@ fn invalid_changes_are_refused_and_change_nothing() {
     ] {
         let err = plane.create_rule(GUILD, None, bad.clone()).unwrap_err();
         assert!(
-            matches!(err, guildflow_admin::AdminError::Invalid { code: "invalid_rule", .. }),
+            matches!(
+                err,
+                guildflow_admin::AdminError::Invalid {
+                    code: "invalid_rule",
+                    ..
+                }
+            ),
             "{bad}: {err}"
         );
     }
     let rule = json!({"name": "dup", "trigger": {"type": "caps", "max_ratio_percent": 70}, "actions": [{"type": "delete"}]});
     plane.create_rule(GUILD, None, rule.clone()).unwrap();
-    assert!(plane.create_rule(GUILD, None, rule).is_err(), "duplicate name");
+    assert!(
+        plane.create_rule(GUILD, None, rule).is_err(),
+        "duplicate name"
+    );
     assert!(plane
         .update_settings(GUILD, None, patch(json!({"timezone": "Nowhere/Land"})))
         .is_err());
@@ -319,8 +328,10 @@ fn rules_and_manual_warnings_make_the_dataflow_decide_actions() {
         .set_escalation(
             GUILD,
             Some(7),
-            serde_json::from_value(json!([{"warnings": 2, "within_seconds": 600, "action": {"type": "kick"}}]))
-                .unwrap(),
+            serde_json::from_value(
+                json!([{"warnings": 2, "within_seconds": 600, "action": {"type": "kick"}}]),
+            )
+            .unwrap(),
         )
         .unwrap();
     let now = guildflow_admin::now_ms();
@@ -334,7 +345,10 @@ fn rules_and_manual_warnings_make_the_dataflow_decide_actions() {
     plane.add_warning(GUILD, Some(7), 23, "first").unwrap();
     plane.add_warning(GUILD, Some(7), 23, "second").unwrap();
     // Later events move the frontier past the warnings.
-    push(&control, vec![message(22, 500, 33, now + 2_000, "fine", &[])]);
+    push(
+        &control,
+        vec![message(22, 500, 33, now + 2_000, "fine", &[])],
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let got = heard.lock().unwrap().clone();

@@ -93,6 +93,13 @@ pub struct ApiConfig {
     pub sql_ip_in_flight: u32,
     /// Store queries over one guild running at once.
     pub sql_guild_in_flight: u32,
+    /// Store queries per second one signed-in user may start, sustained, whatever address
+    /// they come from (with authentication on).
+    pub sql_user_per_second: f64,
+    /// Store queries one user may start in a burst.
+    pub sql_user_burst: f64,
+    /// Store queries of one user running at once.
+    pub sql_user_in_flight: u32,
     /// Addresses and guilds the query limiter tracks at most; idle ones are forgotten first,
     /// and when every tracked one is busy a new one is refused (429).
     pub sql_limiter_keys: usize,
@@ -103,6 +110,14 @@ pub struct ApiConfig {
     /// Websocket connection attempts per client address, on top of [`ApiConfig::client_rate`]
     /// (a reconnect loop costs a session each time, not one read); None: unlimited.
     pub ws_connect_rate: Option<RateLimit>,
+    /// Requests per signed-in user (session or token) on every `/api/` route, on top of the
+    /// per-address budget (a user spreading requests over many addresses); None: unlimited.
+    pub user_rate: Option<RateLimit>,
+    /// Websocket connection attempts per signed-in user; None: unlimited.
+    pub ws_user_connect_rate: Option<RateLimit>,
+    /// Requests per client address to `/auth/*` (login, callback, logout): each login costs a
+    /// round trip to Discord, so it has a budget of its own; None: unlimited.
+    pub login_rate: Option<RateLimit>,
     /// Addresses the request limiter tracks at most (per budget); idle ones are forgotten
     /// first, and when every tracked one is busy a new one is refused (429).
     pub client_limiter_keys: usize,
@@ -128,6 +143,9 @@ impl Default for ApiConfig {
             sql_guild_burst: 20.0,
             sql_ip_in_flight: 2,
             sql_guild_in_flight: 4,
+            sql_user_per_second: 1.0,
+            sql_user_burst: 10.0,
+            sql_user_in_flight: 2,
             sql_limiter_keys: 100_000,
             client_rate: Some(RateLimit {
                 per_second: 50.0,
@@ -136,6 +154,18 @@ impl Default for ApiConfig {
             ws_connect_rate: Some(RateLimit {
                 per_second: 2.0,
                 burst: 20.0,
+            }),
+            user_rate: Some(RateLimit {
+                per_second: 50.0,
+                burst: 100.0,
+            }),
+            ws_user_connect_rate: Some(RateLimit {
+                per_second: 2.0,
+                burst: 20.0,
+            }),
+            login_rate: Some(RateLimit {
+                per_second: 0.5,
+                burst: 10.0,
             }),
             client_limiter_keys: 100_000,
         }
@@ -213,6 +243,9 @@ impl ApiContext {
     pub fn without_client_limits(mut self) -> Self {
         self.config.client_rate = None;
         self.config.ws_connect_rate = None;
+        self.config.user_rate = None;
+        self.config.ws_user_connect_rate = None;
+        self.config.login_rate = None;
         self
     }
 

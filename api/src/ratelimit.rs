@@ -7,6 +7,11 @@
 //! - [`ClientLimiter`]: every `/api/` request, and websocket connection attempts, a token
 //!   bucket per address. Live reads are cheap, but not free: one client looping on them (or on
 //!   reconnecting) would take CPU from everyone else's, and from the websocket broadcasts.
+//!   `/auth/*` (logins) has a budget of its own per address.
+//!
+//! With authentication on, signed-in users also have budgets of their own (requests, websocket
+//! connection attempts, store queries), whatever address they come from: a user spreading
+//! requests over many addresses is held as one.
 
 use crate::context::{ApiConfig, RateLimit};
 use crate::live::limiter::TokenBucket;
@@ -128,6 +133,7 @@ impl<K: Hash + Eq + Copy> Table<K> {
 struct Tables {
     addresses: Table<IpAddr>,
     guilds: Table<u64>,
+    users: Table<u64>,
 }
 
 /// The limiter of one API instance.
@@ -143,6 +149,7 @@ pub(crate) struct Permit {
     limiter: Arc<QueryLimiter>,
     address: IpAddr,
     guild: u64,
+    user: Option<u64>,
 }
 
 impl Drop for Permit {
@@ -150,6 +157,9 @@ impl Drop for Permit {
         let mut tables = self.limiter.lock();
         tables.addresses.finish(self.address);
         tables.guilds.finish(self.guild);
+        if let Some(user) = self.user {
+            tables.users.finish(user);
+        }
     }
 }
 
@@ -168,6 +178,11 @@ impl QueryLimiter {
                     burst: config.sql_guild_burst,
                     in_flight: config.sql_guild_in_flight.max(1),
                 }),
+                users: Table::new(Limits {
+                    per_second: config.sql_user_per_second,
+                    burst: config.sql_user_burst,
+                    in_flight: config.sql_user_in_flight.max(1),
+                }),
             }),
             max_keys: config.sql_limiter_keys.max(1),
         }
@@ -178,11 +193,12 @@ impl QueryLimiter {
     }
 
     /// Admits a query of `client` (None when the transport has no peer address: such
-    /// requests share one budget) over `guild`, or says how long to wait. Both budgets must
-    /// allow it; neither is charged otherwise.
+    /// requests share one budget), signed in as `user` if any, over `guild`, or says how long
+    /// to wait. Every budget must allow it; none is charged otherwise.
     pub fn admit(
         self: &Arc<Self>,
         client: Option<IpAddr>,
+        user: Option<u64>,
         guild: u64,
         now: Instant,
     ) -> Result<Permit, Refused> {
@@ -192,16 +208,26 @@ impl QueryLimiter {
             .addresses
             .check(address, now, self.max_keys)
             .map_err(|wait| refused("address", wait))?;
+        if let Some(user) = user {
+            tables
+                .users
+                .check(user, now, self.max_keys)
+                .map_err(|wait| refused("user", wait))?;
+        }
         tables
             .guilds
             .check(guild, now, self.max_keys)
             .map_err(|wait| refused("guild", wait))?;
         tables.addresses.start(address);
         tables.guilds.start(guild);
+        if let Some(user) = user {
+            tables.users.start(user);
+        }
         Ok(Permit {
             limiter: Arc::clone(self),
             address,
             guild,
+            user,
         })
     }
 }
@@ -218,6 +244,20 @@ fn refused(scope: &'static str, wait: Duration) -> Refused {
 struct ClientTables {
     requests: Option<Table<IpAddr>>,
     connects: Option<Table<IpAddr>>,
+    logins: Option<Table<IpAddr>>,
+    user_requests: Option<Table<u64>>,
+    user_connects: Option<Table<u64>>,
+}
+
+/// What a request is, for its budgets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    /// An `/api/` request.
+    Api,
+    /// An `/api/` websocket upgrade (takes from the request budgets too).
+    Connect,
+    /// An `/auth/*` request (login).
+    Login,
 }
 
 /// Request admission per client address for every `/api/` route: a token bucket for
@@ -236,38 +276,76 @@ impl ClientLimiter {
             tables: Mutex::new(ClientTables {
                 requests: config.client_rate.map(|l| Table::new(Limits::rate(l))),
                 connects: config.ws_connect_rate.map(|l| Table::new(Limits::rate(l))),
+                logins: config.login_rate.map(|l| Table::new(Limits::rate(l))),
+                user_requests: config.user_rate.map(|l| Table::new(Limits::rate(l))),
+                user_connects: config
+                    .ws_user_connect_rate
+                    .map(|l| Table::new(Limits::rate(l))),
             }),
             max_keys: config.client_limiter_keys.max(1),
         }
     }
 
     /// Admits a request of `client` (None when the transport has no peer address: such
-    /// requests share one budget), a websocket connection attempt when `connect`, or says how
-    /// long to wait. A refused request charges no budget.
+    /// requests share one budget), signed in as `user` if any, or says how long to wait.
+    /// Every budget of the request must allow it; a refused request charges none.
     pub fn admit(
         &self,
         client: Option<IpAddr>,
-        connect: bool,
+        user: Option<u64>,
+        kind: RequestKind,
         now: Instant,
     ) -> Result<(), Refused> {
         let address = address_key(client);
         let mut guard = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        let tables = &mut *guard;
-        if let Some(requests) = tables.requests.as_mut() {
-            requests
-                .check(address, now, self.max_keys)
+        let t = &mut *guard;
+        let max = self.max_keys;
+        if kind == RequestKind::Login {
+            if let Some(logins) = t.logins.as_mut() {
+                logins
+                    .check(address, now, max)
+                    .map_err(|wait| refused("logins", wait))?;
+                logins.charge(address);
+            }
+            return Ok(());
+        }
+        let connect = kind == RequestKind::Connect;
+        if let Some(table) = t.requests.as_mut() {
+            table
+                .check(address, now, max)
                 .map_err(|wait| refused("address", wait))?;
         }
+        if let (Some(table), Some(user)) = (t.user_requests.as_mut(), user) {
+            table
+                .check(user, now, max)
+                .map_err(|wait| refused("user", wait))?;
+        }
         if connect {
-            if let Some(connects) = tables.connects.as_mut() {
-                connects
-                    .check(address, now, self.max_keys)
+            if let Some(table) = t.connects.as_mut() {
+                table
+                    .check(address, now, max)
                     .map_err(|wait| refused("connections", wait))?;
-                connects.charge(address);
+            }
+            if let (Some(table), Some(user)) = (t.user_connects.as_mut(), user) {
+                table
+                    .check(user, now, max)
+                    .map_err(|wait| refused("user connections", wait))?;
             }
         }
-        if let Some(requests) = tables.requests.as_mut() {
-            requests.charge(address);
+        // Every check passed: charge them all.
+        if let Some(table) = t.requests.as_mut() {
+            table.charge(address);
+        }
+        if let (Some(table), Some(user)) = (t.user_requests.as_mut(), user) {
+            table.charge(user);
+        }
+        if connect {
+            if let Some(table) = t.connects.as_mut() {
+                table.charge(address);
+            }
+            if let (Some(table), Some(user)) = (t.user_connects.as_mut(), user) {
+                table.charge(user);
+            }
         }
         Ok(())
     }
@@ -317,16 +395,16 @@ mod tests {
     fn bucket_then_retry_after() {
         let limiter = limiter(2.0, 10, 100);
         let now = Instant::now();
-        let a = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
-        let b = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
-        let refused = limiter.admit(ip("10.0.0.1"), 1, now).unwrap_err();
+        let a = limiter.admit(ip("10.0.0.1"), None, 1, now).unwrap();
+        let b = limiter.admit(ip("10.0.0.1"), None, 1, now).unwrap();
+        let refused = limiter.admit(ip("10.0.0.1"), None, 1, now).unwrap_err();
         assert_eq!(refused.scope, "address");
         assert_eq!(refused.retry_after_secs, 1);
         // Another client is not affected.
-        assert!(limiter.admit(ip("10.0.0.2"), 1, now).is_ok());
+        assert!(limiter.admit(ip("10.0.0.2"), None, 1, now).is_ok());
         drop((a, b));
         assert!(limiter
-            .admit(ip("10.0.0.1"), 1, now + Duration::from_secs(1))
+            .admit(ip("10.0.0.1"), None, 1, now + Duration::from_secs(1))
             .is_ok());
     }
 
@@ -334,10 +412,10 @@ mod tests {
     fn in_flight_cap_frees_on_drop() {
         let limiter = limiter(100.0, 1, 100);
         let now = Instant::now();
-        let running = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
-        assert!(limiter.admit(ip("10.0.0.1"), 2, now).is_err());
+        let running = limiter.admit(ip("10.0.0.1"), None, 1, now).unwrap();
+        assert!(limiter.admit(ip("10.0.0.1"), None, 2, now).is_err());
         drop(running);
-        assert!(limiter.admit(ip("10.0.0.1"), 2, now).is_ok());
+        assert!(limiter.admit(ip("10.0.0.1"), None, 2, now).is_ok());
     }
 
     #[test]
@@ -346,25 +424,29 @@ mod tests {
         let now = Instant::now();
         // Guild 7's in-flight cap is 100 here; exhaust its bucket (burst 10) from others.
         let _held: Vec<_> = (0..10)
-            .map(|i| limiter.admit(ip(&format!("10.0.1.{i}")), 7, now).unwrap())
+            .map(|i| {
+                limiter
+                    .admit(ip(&format!("10.0.1.{i}")), None, 7, now)
+                    .unwrap()
+            })
             .collect();
-        let refused = limiter.admit(ip("10.0.0.9"), 7, now).unwrap_err();
+        let refused = limiter.admit(ip("10.0.0.9"), None, 7, now).unwrap_err();
         assert_eq!(refused.scope, "guild");
-        assert!(limiter.admit(ip("10.0.0.9"), 8, now).is_ok());
+        assert!(limiter.admit(ip("10.0.0.9"), None, 8, now).is_ok());
     }
 
     #[test]
     fn ipv6_counts_per_64_and_keys_are_bounded() {
         let limiter = limiter(1.0, 10, 2);
         let now = Instant::now();
-        let _a = limiter.admit(ip("2001:db8::1"), 1, now).unwrap();
-        assert!(limiter.admit(ip("2001:db8::2"), 1, now).is_err());
+        let _a = limiter.admit(ip("2001:db8::1"), None, 1, now).unwrap();
+        assert!(limiter.admit(ip("2001:db8::2"), None, 1, now).is_err());
         // Two busy addresses fill the table: a third is refused until one is idle.
-        let _b = limiter.admit(ip("10.0.0.1"), 1, now).unwrap();
-        assert!(limiter.admit(ip("10.0.0.2"), 1, now).is_err());
+        let _b = limiter.admit(ip("10.0.0.1"), None, 1, now).unwrap();
+        assert!(limiter.admit(ip("10.0.0.2"), None, 1, now).is_err());
         let later = now + Duration::from_secs(5);
         drop(_a);
-        assert!(limiter.admit(ip("10.0.0.2"), 1, later).is_ok());
+        assert!(limiter.admit(ip("10.0.0.2"), None, 1, later).is_ok());
     }
 
     fn clients(rate: Option<RateLimit>, connects: Option<RateLimit>, keys: usize) -> ClientLimiter {
@@ -384,21 +466,39 @@ mod tests {
         });
         let limiter = clients(two, None, 100);
         let now = Instant::now();
-        assert!(limiter.admit(ip("10.0.0.1"), false, now).is_ok());
-        assert!(limiter.admit(ip("10.0.0.1"), true, now).is_ok());
-        let refused = limiter.admit(ip("10.0.0.1"), false, now).unwrap_err();
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Connect, now)
+            .is_ok());
+        let refused = limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Api, now)
+            .unwrap_err();
         assert_eq!((refused.scope, refused.retry_after_secs), ("address", 1));
-        assert!(limiter.admit(ip("10.0.0.2"), false, now).is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.2"), None, RequestKind::Api, now)
+            .is_ok());
         // IPv6 per /64; without a peer address every request shares one budget.
-        assert!(limiter.admit(ip("2001:db8::1"), false, now).is_ok());
-        assert!(limiter.admit(ip("2001:db8::ffff"), false, now).is_ok());
-        assert!(limiter.admit(ip("2001:db8::2"), false, now).is_err());
-        assert!(limiter.admit(ip("2001:db8:0:1::2"), false, now).is_ok());
-        assert!(limiter.admit(None, false, now).is_ok());
-        assert!(limiter.admit(None, false, now).is_ok());
-        assert!(limiter.admit(None, false, now).is_err());
+        assert!(limiter
+            .admit(ip("2001:db8::1"), None, RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("2001:db8::ffff"), None, RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("2001:db8::2"), None, RequestKind::Api, now)
+            .is_err());
+        assert!(limiter
+            .admit(ip("2001:db8:0:1::2"), None, RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter.admit(None, None, RequestKind::Api, now).is_ok());
+        assert!(limiter.admit(None, None, RequestKind::Api, now).is_ok());
+        assert!(limiter.admit(None, None, RequestKind::Api, now).is_err());
         let later = now + Duration::from_secs(1);
-        assert!(limiter.admit(ip("10.0.0.1"), false, later).is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Api, later)
+            .is_ok());
     }
 
     #[test]
@@ -413,17 +513,25 @@ mod tests {
         });
         let limiter = clients(many, one, 100);
         let now = Instant::now();
-        assert!(limiter.admit(ip("10.0.0.1"), true, now).is_ok());
-        let refused = limiter.admit(ip("10.0.0.1"), true, now).unwrap_err();
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Connect, now)
+            .is_ok());
+        let refused = limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Connect, now)
+            .unwrap_err();
         assert_eq!(
             (refused.scope, refused.retry_after_secs),
             ("connections", 2)
         );
         // Plain requests still pass.
-        assert!(limiter.admit(ip("10.0.0.1"), false, now).is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Api, now)
+            .is_ok());
         // Unlimited when not configured.
         let open = clients(None, None, 1);
-        assert!((0..1000).all(|_| open.admit(ip("10.0.0.1"), true, now).is_ok()));
+        assert!((0..1000).all(|_| open
+            .admit(ip("10.0.0.1"), None, RequestKind::Connect, now)
+            .is_ok()));
     }
 
     #[test]
@@ -434,12 +542,20 @@ mod tests {
         });
         let limiter = clients(limit, None, 2);
         let now = Instant::now();
-        assert!(limiter.admit(ip("10.0.0.1"), false, now).is_ok());
-        assert!(limiter.admit(ip("10.0.0.2"), false, now).is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.2"), None, RequestKind::Api, now)
+            .is_ok());
         // Full of busy buckets: a new address waits for one to go idle.
-        assert!(limiter.admit(ip("10.0.0.3"), false, now).is_err());
+        assert!(limiter
+            .admit(ip("10.0.0.3"), None, RequestKind::Api, now)
+            .is_err());
         let later = now + Duration::from_secs(2);
-        assert!(limiter.admit(ip("10.0.0.3"), false, later).is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.3"), None, RequestKind::Api, later)
+            .is_ok());
         assert_eq!(
             limiter
                 .tables
@@ -452,5 +568,103 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn a_user_is_one_budget_across_addresses() {
+        let two = Some(RateLimit {
+            per_second: 1.0,
+            burst: 2.0,
+        });
+        let limiter = ClientLimiter::new(&ApiConfig {
+            client_rate: None,
+            user_rate: two,
+            ws_user_connect_rate: Some(RateLimit {
+                per_second: 1.0,
+                burst: 1.0,
+            }),
+            ..ApiConfig::default()
+        });
+        let now = Instant::now();
+        assert!(limiter
+            .admit(ip("10.0.0.1"), Some(7), RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.2"), Some(7), RequestKind::Connect, now)
+            .is_ok());
+        let refused = limiter
+            .admit(ip("10.0.0.3"), Some(7), RequestKind::Api, now)
+            .unwrap_err();
+        assert_eq!(refused.scope, "user");
+        // Another user, and the anonymous, are not held.
+        assert!(limiter
+            .admit(ip("10.0.0.3"), Some(8), RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.3"), None, RequestKind::Api, now)
+            .is_ok());
+        let connects = ClientLimiter::new(&ApiConfig {
+            client_rate: None,
+            ws_connect_rate: None,
+            ws_user_connect_rate: Some(RateLimit {
+                per_second: 1.0,
+                burst: 1.0,
+            }),
+            ..ApiConfig::default()
+        });
+        assert!(connects
+            .admit(ip("10.0.0.1"), Some(7), RequestKind::Connect, now)
+            .is_ok());
+        let refused = connects
+            .admit(ip("10.0.0.4"), Some(7), RequestKind::Connect, now)
+            .unwrap_err();
+        assert_eq!(refused.scope, "user connections");
+        assert!(connects
+            .admit(ip("10.0.0.4"), Some(7), RequestKind::Api, now)
+            .is_ok());
+
+        let queries = Arc::new(QueryLimiter::new(&ApiConfig {
+            sql_user_burst: 1.0,
+            sql_user_in_flight: 1,
+            ..ApiConfig::default()
+        }));
+        let running = queries.admit(ip("10.0.0.1"), Some(7), 1, now).unwrap();
+        let refused = queries.admit(ip("10.0.0.2"), Some(7), 2, now).unwrap_err();
+        assert_eq!(refused.scope, "user");
+        drop(running);
+        assert!(queries.admit(ip("10.0.0.2"), Some(8), 2, now).is_ok());
+    }
+
+    #[test]
+    fn logins_have_their_own_budget_per_address() {
+        let limiter = ClientLimiter::new(&ApiConfig {
+            client_rate: Some(RateLimit {
+                per_second: 1.0,
+                burst: 1.0,
+            }),
+            login_rate: Some(RateLimit {
+                per_second: 1.0,
+                burst: 2.0,
+            }),
+            ..ApiConfig::default()
+        });
+        let now = Instant::now();
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Login, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Login, now)
+            .is_ok());
+        let refused = limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Login, now)
+            .unwrap_err();
+        assert_eq!(refused.scope, "logins");
+        // Logins did not spend the API budget, nor another address's logins.
+        assert!(limiter
+            .admit(ip("10.0.0.1"), None, RequestKind::Api, now)
+            .is_ok());
+        assert!(limiter
+            .admit(ip("10.0.0.2"), None, RequestKind::Login, now)
+            .is_ok());
     }
 }

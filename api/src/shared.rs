@@ -5,12 +5,22 @@ use crate::live::rooms::Rooms;
 use crate::metrics::Route;
 use crate::metrics::ServerMetrics;
 use crate::models::error::Problem;
-use crate::ratelimit::{ClientLimiter, Permit, QueryLimiter};
+use crate::ratelimit::{ClientLimiter, Permit, QueryLimiter, RequestKind};
 use guildflow_dataflow::state::Listening;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
+use warp::http::HeaderMap;
+
+/// Who is asking.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Client {
+    /// Peer address (None without a transport address, e.g. in-process tests).
+    pub addr: Option<SocketAddr>,
+    /// Signed-in user (authentication on).
+    pub user: Option<u64>,
+}
 
 pub(crate) struct Shared {
     pub ctx: ApiContext,
@@ -63,23 +73,38 @@ impl Shared {
         &self,
         path: &str,
         remote: Option<SocketAddr>,
+        headers: &HeaderMap,
         now: Instant,
     ) -> Result<(), Problem> {
-        if !(path == "/api" || path.starts_with("/api/")) {
+        let kind = if path == "/auth" || path.starts_with("/auth/") {
+            RequestKind::Login
+        } else if path == "/api" || path.starts_with("/api/") {
+            if Route::classify(path) == Route::Live {
+                RequestKind::Connect
+            } else {
+                RequestKind::Api
+            }
+        } else {
             return Ok(());
-        }
-        let connect = Route::classify(path) == Route::Live;
+        };
+        let user = if kind == RequestKind::Login {
+            None
+        } else {
+            self.caller(headers)
+        };
         self.clients
-            .admit(remote.map(|a| a.ip()), connect, now)
+            .admit(remote.map(|a| a.ip()), user, kind, now)
             .map_err(|refused| {
-                let what = if refused.scope == "connections" {
-                    "websocket connection attempts"
-                } else {
-                    "requests"
+                let (what, whom) = match refused.scope {
+                    "connections" => ("websocket connection attempts", "from this address"),
+                    "user connections" => ("websocket connection attempts", "by this user"),
+                    "logins" => ("logins", "from this address"),
+                    "user" => ("requests", "by this user"),
+                    _ => ("requests", "from this address"),
                 };
                 Problem::rate_limited(
                     format!(
-                        "too many {what} from this address; retry in {} s",
+                        "too many {what} {whom}; retry in {} s",
                         refused.retry_after_secs
                     ),
                     refused.retry_after_secs,
@@ -87,21 +112,23 @@ impl Shared {
             })
     }
 
+    /// The signed-in user of a request (authentication on, valid credential), for the
+    /// per-user budgets.
+    pub fn caller(&self, headers: &HeaderMap) -> Option<u64> {
+        let auth = self.ctx.auth.as_ref()?;
+        auth.authenticate(headers).ok().map(|p| p.user)
+    }
+
     /// Admits a store query (SQL or windowed leaderboard) of `remote` over `guild`, or the
     /// 429 to answer. Hold the permit until the query is done.
-    pub fn admit_query(
-        &self,
-        remote: Option<SocketAddr>,
-        guild: u64,
-        now: Instant,
-    ) -> Result<Permit, Problem> {
+    pub fn admit_query(&self, client: Client, guild: u64, now: Instant) -> Result<Permit, Problem> {
         self.queries
-            .admit(remote.map(|a| a.ip()), guild, now)
+            .admit(client.addr.map(|a| a.ip()), client.user, guild, now)
             .map_err(|refused| {
-                let whose = if refused.scope == "guild" {
-                    "over this guild"
-                } else {
-                    "from this address"
+                let whose = match refused.scope {
+                    "guild" => "over this guild",
+                    "user" => "by this user",
+                    _ => "from this address",
                 };
                 Problem::rate_limited(
                     format!(

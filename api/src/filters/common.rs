@@ -1,12 +1,13 @@
 //! Filters shared by the routes.
 
 use crate::handlers::errors::{BodyTooLarge, Refusal};
-use crate::shared::Shared;
+use crate::shared::{Client, Shared};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use warp::filters::path::FullPath;
+use warp::http::HeaderMap;
 use warp::Filter;
 
 /// Hands the instance state to a handler.
@@ -47,13 +48,33 @@ pub(crate) fn client_limit(
 ) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::path::full()
         .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(with_shared(shared))
         .and_then(
-            |path: FullPath, remote: Option<SocketAddr>, shared: Arc<Shared>| async move {
+            |path: FullPath,
+             remote: Option<SocketAddr>,
+             headers: HeaderMap,
+             shared: Arc<Shared>| async move {
                 shared
-                    .admit_request(path.as_str(), remote, Instant::now())
+                    .admit_request(path.as_str(), remote, &headers, Instant::now())
                     .map_err(|problem| warp::reject::custom(Refusal(problem)))
             },
         )
         .untuple_one()
+}
+
+/// Who is asking: the peer address, and the signed-in user when authentication is on (for
+/// the per-user budgets of store queries).
+pub(crate) fn client(
+    shared: &Arc<Shared>,
+) -> impl Filter<Extract = (Client,), Error = Infallible> + Clone {
+    warp::addr::remote()
+        .and(warp::header::headers_cloned())
+        .and(with_shared(shared))
+        .map(
+            |addr: Option<SocketAddr>, headers: HeaderMap, shared: Arc<Shared>| Client {
+                addr,
+                user: shared.caller(&headers),
+            },
+        )
 }

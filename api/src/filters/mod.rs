@@ -11,7 +11,7 @@ use crate::context::ApiContext;
 use crate::handlers;
 use crate::metrics::Route;
 use crate::shared::Shared;
-use common::{body_limit, client_limit, query_pairs, with_shared};
+use common::{body_limit, client, client_limit, query_pairs, with_shared};
 use std::sync::Arc;
 use std::time::Instant;
 use warp::filters::path::FullPath;
@@ -23,12 +23,33 @@ use warp::Filter;
 /// Every route of the tree as (method, path template), in the OpenAPI document's spelling.
 /// `tests/openapi.rs` checks that the document describes exactly these and that each answers
 /// its method.
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 29] = [
     ("GET", "/api/guilds/{guild}/leaderboard"),
     ("GET", "/api/guilds/{guild}/members/{user}/stats"),
     ("GET", "/api/guilds/{guild}/stats"),
     ("POST", "/api/guilds/{guild}/sql"),
     ("GET", "/api/guilds/{guild}/live"),
+    ("GET", "/api/guilds"),
+    ("GET", "/api/guilds/{guild}/settings"),
+    ("PATCH", "/api/guilds/{guild}/settings"),
+    ("GET", "/api/guilds/{guild}/automod/rules"),
+    ("POST", "/api/guilds/{guild}/automod/rules"),
+    ("POST", "/api/guilds/{guild}/automod/rules/test"),
+    ("GET", "/api/guilds/{guild}/automod/rules/{rule}"),
+    ("PATCH", "/api/guilds/{guild}/automod/rules/{rule}"),
+    ("DELETE", "/api/guilds/{guild}/automod/rules/{rule}"),
+    ("GET", "/api/guilds/{guild}/automod/escalation"),
+    ("PUT", "/api/guilds/{guild}/automod/escalation"),
+    ("GET", "/api/guilds/{guild}/automod/presets"),
+    ("GET", "/api/guilds/{guild}/warnings"),
+    ("POST", "/api/guilds/{guild}/warnings"),
+    ("DELETE", "/api/guilds/{guild}/warnings/{warning}"),
+    ("GET", "/api/guilds/{guild}/moderation/logs"),
+    ("GET", "/api/guilds/{guild}/audit/logs"),
+    ("GET", "/api/guilds/{guild}/members/{user}/opt-out"),
+    ("PUT", "/api/guilds/{guild}/members/{user}/opt-out"),
+    ("DELETE", "/api/guilds/{guild}/members/{user}/opt-out"),
+    ("GET", "/api/guilds/{guild}/opt-outs"),
     ("GET", "/api/openapi.json"),
     ("GET", "/health"),
     ("GET", "/metrics"),
@@ -51,15 +72,15 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
         .and(warp::path::end())
         .and(query_pairs())
         .and(warp::header::optional::<String>("accept"))
-        .and(warp::addr::remote())
+        .and(client(&shared))
         .and(with_shared(&shared))
         .then(
             |guild: String,
              params: Vec<(String, String)>,
              accept: Option<String>,
-             remote,
+             client,
              shared: Arc<Shared>| {
-                handlers::leaderboard::leaderboard(shared, guild, params, accept, remote)
+                handlers::leaderboard::leaderboard(shared, guild, params, accept, client)
             },
         );
 

@@ -2,7 +2,7 @@
 //! request itself (wrong method, oversized or chunked body included), so its larger body
 //! limit never mixes with the general one of the other routes.
 
-use super::common::{body_limit, with_shared};
+use super::common::{body_limit, client, with_shared};
 use crate::handlers::errors::problem_of;
 use crate::handlers::problem_response;
 use crate::handlers::sql::{sql, SqlCall};
@@ -25,16 +25,16 @@ pub(super) fn route(
         .and(warp::path::end())
         .and(warp::post())
         .and(body_limit(shared.ctx.config.sql_max_body_bytes))
-        .and(warp::addr::remote())
+        .and(client(shared))
         .and(warp::header::optional::<String>("accept"))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::bytes())
         .and(with_shared(shared))
         .then(
-            |guild, remote, accept, content_type, body, shared: Arc<Shared>| {
+            |guild, client, accept, content_type, body, shared: Arc<Shared>| {
                 let call = SqlCall {
                     guild,
-                    remote,
+                    client,
                     accept,
                     content_type,
                     body,

@@ -10,7 +10,6 @@ use crate::models::window::Span;
 use crate::shared::Shared;
 use guildflow_dataflow::state::LeaderboardEntry;
 use guildflow_model::GuildId;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use warp::http::header::{HeaderValue, CONTENT_DISPOSITION};
 use warp::http::StatusCode;
@@ -22,7 +21,7 @@ pub(crate) async fn leaderboard(
     guild: String,
     params: Vec<(String, String)>,
     accept: Option<String>,
-    remote: Option<SocketAddr>,
+    client: crate::shared::Client,
 ) -> Response {
     let answer = async {
         let guild = parse_id("guild", &guild)?;
@@ -30,7 +29,7 @@ pub(crate) async fn leaderboard(
         match query.span {
             Span::Live(_) => live(&shared, guild, &query),
             _ => {
-                let answer = super::leaderboard_window::window(&shared, guild, &query, remote);
+                let answer = super::leaderboard_window::window(&shared, guild, &query, client);
                 let mut response = answer
                     .await
                     .unwrap_or_else(|problem| problem_response(&problem));

@@ -10,7 +10,6 @@ use crate::shared::Shared;
 use guildflow_dataflow::state::LeaderboardEntry;
 use guildflow_model::UserId;
 use guildflow_queries::WindowMetric;
-use std::net::SocketAddr;
 use std::time::Instant;
 use warp::http::header::HeaderValue;
 use warp::reply::Response;
@@ -21,7 +20,7 @@ pub(crate) async fn window(
     shared: &Shared,
     guild: u64,
     query: &LeaderboardQuery,
-    remote: Option<SocketAddr>,
+    client: crate::shared::Client,
 ) -> Result<Response, Problem> {
     let service = shared.ctx.sql.clone().ok_or_else(sql_unavailable)?;
     let metric = WindowMetric::parse(query.metric.as_str()).ok_or_else(|| {
@@ -42,7 +41,7 @@ pub(crate) async fn window(
     let Some((from, to)) = query.span.window(watermark.unwrap_or(0))? else {
         return Err(Problem::bad_request("invalid_period", "not a window"));
     };
-    let _permit = shared.admit_query(remote, guild, Instant::now())?;
+    let _permit = shared.admit_query(client, guild, Instant::now())?;
     let board = service
         .leaderboard_window(
             guild,

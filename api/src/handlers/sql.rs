@@ -7,7 +7,6 @@ use crate::models::ids::parse_id;
 use crate::models::sql::{sql_problem, sql_unavailable, ResultFormat, SqlRequest};
 use crate::shared::Shared;
 use guildflow_queries::{QueryOutput, SqlError};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use warp::http::header::{HeaderValue, CONTENT_DISPOSITION};
@@ -18,7 +17,7 @@ use warp::reply::Response;
 #[derive(Debug)]
 pub(crate) struct SqlCall {
     pub guild: String,
-    pub remote: Option<SocketAddr>,
+    pub client: crate::shared::Client,
     pub accept: Option<String>,
     pub content_type: Option<String>,
     pub body: bytes::Bytes,
@@ -37,7 +36,7 @@ async fn answer(shared: &Arc<Shared>, call: SqlCall) -> Result<Response, Problem
     let service = shared.ctx.sql.clone().ok_or_else(sql_unavailable)?;
     let request = SqlRequest::parse(call.content_type.as_deref(), &call.body)?;
     let format = ResultFormat::negotiate(call.accept.as_deref())?;
-    let _permit = shared.admit_query(call.remote, guild, Instant::now())?;
+    let _permit = shared.admit_query(call.client, guild, Instant::now())?;
     let output = service
         .run(guild, &request.sql)
         .await
