@@ -2,24 +2,36 @@
 //! dataflow (settings, rules and warnings apply live), and the executor of automod actions.
 
 use anyhow::Context;
-use guildflow_admin::{ActionExecutor, AdminPlane, DataflowControl, ExecutorConfig, FileJournal};
+use guildflow_admin::{
+    ActionExecutor, AdminPlane, DataflowControl, ExecutorConfig, FileJournal, Journal,
+    PostgresJournal,
+};
 use guildflow_dataflow::state::{Listening, StateEvent, StatsState};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Opens the admin plane of data directory `data` (`data/admin/admin.jsonl`) and gives the
-/// dataflow every guild's settings and rules, before any event is fed.
+/// Opens the admin plane — in PostgreSQL's admin tables when `postgres` is given (migrated
+/// beforehand by `guildflow migrate` or `--migrate`), else in data directory `data`
+/// (`data/admin/admin.jsonl`) — and gives the dataflow every guild's settings and rules,
+/// before any event is fed.
 pub fn open_admin(
     data: &Path,
     postgres: Option<&str>,
     dataflow: &DataflowControl,
 ) -> anyhow::Result<AdminPlane> {
-    if postgres.is_some() {
-        tracing::warn!("the admin plane is kept in the data directory, not yet in PostgreSQL");
-    }
-    let journal = FileJournal::open(&data.join("admin"))
-        .with_context(|| format!("cannot open the admin journal under {}", data.display()))?;
-    let plane = AdminPlane::open(Box::new(journal)).context("cannot load the admin journal")?;
+    let journal: Box<dyn Journal> =
+        match postgres {
+            Some(url) => {
+                let journal = PostgresJournal::open(url)
+                    .context("cannot open the admin plane in PostgreSQL (--postgres)")?;
+                tracing::info!("the admin plane is kept in PostgreSQL");
+                Box::new(journal)
+            }
+            None => Box::new(FileJournal::open(&data.join("admin")).with_context(|| {
+                format!("cannot open the admin journal under {}", data.display())
+            })?),
+        };
+    let plane = AdminPlane::open(journal).context("cannot load the admin journal")?;
     plane.attach(Arc::new(dataflow.clone()))?;
     Ok(plane)
 }

@@ -35,6 +35,8 @@ pub enum Command {
     /// Remove a member's raw events of one guild from the store (and PostgreSQL); their
     /// aggregates go with them at the next start. Run it while guildflow is stopped.
     Erase(EraseArgs),
+    /// Create, list or revoke API tokens of a data directory (works while a server runs on it).
+    Token(crate::tokens::TokenArgs),
 }
 
 #[derive(Debug, Args)]

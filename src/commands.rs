@@ -10,7 +10,9 @@ use crate::durable::{open_store, prepare_demo_dir};
 use crate::pipeline::{self, DataflowSink, EventSink, FRAME_QUEUE};
 use crate::serving::{ApiServer, BoundApi};
 use anyhow::{bail, Context};
-use guildflow_api::{ApiContext, AuthConfig, PermissionDirectory, PipelineMetrics, Readiness};
+use guildflow_api::{
+    ApiContext, AuthConfig, AuthStore, PermissionDirectory, PipelineMetrics, Readiness,
+};
 use guildflow_dataflow::runtime::{Cluster, Dataflow, DataflowConfig};
 use guildflow_dataflow::state::StatsState;
 use guildflow_model::{Metric, Period};
@@ -40,6 +42,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate(args).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Erase(args) => erase(args).await,
+        Command::Token(args) => crate::tokens::run(args),
     }
 }
 
@@ -178,6 +181,18 @@ async fn live(
     };
     let (tx, rx) = mpsc::channel(FRAME_QUEUE);
     let shards = ShardSet::start(config, registry.clone(), tx)?;
+    // The admin plane's erase route is served by the pipeline, which owns the store.
+    let erasures = match (&plane, &store) {
+        (Some(plane), Some(_)) => {
+            let (tx, requests) = mpsc::channel(16);
+            plane.set_eraser(tx);
+            Some(pipeline::Erasures {
+                requests,
+                postgres: admin.as_ref().and_then(|a| a.postgres.clone()),
+            })
+        }
+        _ => None,
+    };
     let drain = tokio::spawn(pipeline::drain_live(
         rx,
         Ingest::new(Arc::clone(&counters)),
@@ -185,6 +200,7 @@ async fn live(
         record,
         store,
         metrics,
+        erasures,
     ));
     let report = tokio::spawn(console::report(
         Arc::clone(&counters),
@@ -328,6 +344,8 @@ pub struct LoginSetup {
     public_url: Option<String>,
     /// Print an API token for this (user, guild), for scripts (demo).
     demo_token: Option<(u64, u64)>,
+    /// Data directory whose `auth/` keeps sessions and API tokens (`guildflow token`).
+    data: std::path::PathBuf,
 }
 
 impl LoginSetup {
@@ -352,7 +370,13 @@ impl LoginSetup {
             ),
             None => AuthConfig::discord(&self.client_id, &self.client_secret, &redirect),
         }
-        .with_directory(directory);
+        .with_directory(directory)
+        .with_store(AuthStore::open(&self.data).with_context(|| {
+            format!(
+                "cannot open the sessions and API tokens of {}",
+                self.data.display()
+            )
+        })?);
         eprintln!("log in at {base}/auth/login");
         if let Some((user, guild)) = self.demo_token {
             let token = auth.store.create_token(user, vec![guild], "demo")?;
@@ -438,6 +462,7 @@ async fn run_live(args: RunArgs) -> anyhow::Result<()> {
             endpoints: None,
             public_url: args.public_url.clone(),
             demo_token: None,
+            data: args.data.clone(),
         }),
         (None, None) => None,
         _ => bail!("--discord-client-id and --discord-client-secret go together"),
@@ -539,6 +564,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     eprintln!("shards connect with the real twilight client; counters below every second (Ctrl-C to stop)");
     prepare_demo_dir(&args.data)?;
+    crate::tokens::clear_demo_auth(&args.data)?;
     let store = open_store(
         &args.data,
         &crate::cli::StoreArgs {
@@ -569,6 +595,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         endpoints: Some((sim.oauth_authorize_url(), sim.api_base())),
         public_url: None,
         demo_token: guild.and_then(|g| sim.owner_of(g).map(|owner| (owner, g))),
+        data: args.data.clone(),
     };
     let result = live(
         config,

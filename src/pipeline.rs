@@ -1,6 +1,6 @@
 //! The downstream of shards and replay: decoded events go, in batches, into the dataflow.
 
-use guildflow_admin::DataflowControl;
+use guildflow_admin::{DataflowControl, EraseRequest};
 use guildflow_api::{PermissionDirectory, PipelineMetrics};
 use guildflow_dataflow::runtime::Dataflow;
 use guildflow_model::{Event, EventKind};
@@ -8,6 +8,7 @@ use guildflow_shards::capture::CaptureWriter;
 use guildflow_shards::ingest::Ingest;
 use guildflow_shards::RawFrame;
 use guildflow_store::durable::DurableStore;
+use guildflow_store::erase::erase_member_postgres;
 use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -86,9 +87,19 @@ impl EventSink for DataflowSink {
     }
 }
 
+/// Erase requests of the admin plane, served by the pipeline because it owns the store; and
+/// the PostgreSQL database to erase from as well.
+pub struct Erasures {
+    /// Requests.
+    pub requests: mpsc::Receiver<EraseRequest>,
+    /// `--postgres`, when configured.
+    pub postgres: Option<String>,
+}
+
 /// Drains live frames: optionally records them verbatim, decodes them, stores them (frames
 /// the store already holds are dropped there), and forwards the events; each received burst
-/// becomes one dataflow batch, so latency stays low at any rate.
+/// becomes one dataflow batch, so latency stays low at any rate. Between bursts it serves
+/// erase requests (ingestion waits meanwhile; the shards buffer).
 pub async fn drain_live<S: EventSink>(
     mut frames: mpsc::Receiver<RawFrame>,
     ingest: Ingest,
@@ -96,10 +107,28 @@ pub async fn drain_live<S: EventSink>(
     mut record: Option<CaptureWriter<Box<dyn Write + Send>>>,
     mut store: Option<DurableStore>,
     metrics: PipelineMetrics,
+    mut erasures: Option<Erasures>,
 ) -> anyhow::Result<(S, Option<DurableStore>)> {
     let mut batch = Vec::with_capacity(1024);
     let mut kinds = KindCounts::default();
-    while frames.recv_many(&mut batch, 1024).await > 0 {
+    loop {
+        let request = async {
+            match erasures.as_mut() {
+                Some(e) => e.requests.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let received = tokio::select! {
+            n = frames.recv_many(&mut batch, 1024) => n,
+            Some(request) = request => {
+                let postgres = erasures.as_ref().and_then(|e| e.postgres.clone());
+                erase(store.as_mut(), postgres.as_deref(), request).await;
+                continue;
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let started = Instant::now();
         if let Some(writer) = record.as_mut() {
             for frame in &batch {
@@ -144,6 +173,47 @@ pub async fn drain_live<S: EventSink>(
         tokio::task::block_in_place(|| store.flush())?;
     }
     Ok((sink, store))
+}
+
+/// Serves one erase request on the store (and PostgreSQL), answering its outcome.
+async fn erase(store: Option<&mut DurableStore>, postgres: Option<&str>, request: EraseRequest) {
+    let EraseRequest { guild, user, reply } = request;
+    let Some(store) = store else {
+        let _ = reply.send(Err("this pipeline keeps no event store".into()));
+        return;
+    };
+    let started = Instant::now();
+    let outcome = match tokio::task::block_in_place(|| store.erase_member(guild, user)) {
+        Ok(report) => {
+            let mut detail = serde_json::json!({
+                "parquet_rows": report.parquet_rows,
+                "files_rewritten": report.files_rewritten,
+                "files_removed": report.files_removed,
+                "log_records": report.log_records,
+                "messages": report.messages,
+            });
+            match postgres {
+                Some(url) => match erase_member_postgres(url, guild, user).await {
+                    Ok(pg) => {
+                        detail["postgres_rows"] = serde_json::json!(pg.total());
+                        Ok(detail)
+                    }
+                    Err(e) => Err(format!(
+                        "erased from the data directory, not from PostgreSQL: {e}"
+                    )),
+                },
+                None => Ok(detail),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match &outcome {
+        Ok(detail) => {
+            tracing::info!(guild, user, %detail, took = ?started.elapsed(), "member erased")
+        }
+        Err(error) => tracing::error!(guild, user, %error, "member erasure failed"),
+    }
+    let _ = reply.send(outcome);
 }
 
 /// Events of one batch by kind, for the per-type metrics.

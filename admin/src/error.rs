@@ -23,6 +23,9 @@ pub enum AdminError {
     /// The pipeline is gone (shutting down); nothing was changed.
     #[error("the pipeline is not running")]
     PipelineStopped,
+    /// What was asked for is not available on this server (e.g. no event store).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<std::io::Error> for AdminError {

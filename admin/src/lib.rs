@@ -12,21 +12,25 @@
 //! exposes it.
 
 mod control;
+mod erase;
 mod error;
 mod executor;
 mod journal;
 mod moderation;
 mod plane;
+mod postgres;
 mod records;
 mod rules;
 mod settings;
 
 pub use control::DataflowControl;
+pub use erase::{EraseRequest, ERASE_TIMEOUT};
 pub use error::AdminError;
 pub use executor::{is_final, ActionExecutor, ExecutorConfig, ExecutorStats};
 pub use journal::{Change, FileJournal, Journal};
 pub use moderation::{action_name, Admission, ModerationFilter, MAX_REASON_CHARS};
 pub use plane::{AdminPlane, ModerationListener, PipelineControl, SettingsView};
+pub use postgres::PostgresJournal;
 pub use records::{
     now_ms, rfc3339, ActionSource, ActionStatus, AuditEntry, ModerationEntry, Page, PageRequest,
     Warning, DEFAULT_PAGE, MAX_PAGE,

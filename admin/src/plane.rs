@@ -185,6 +185,7 @@ pub(crate) struct PlaneInner {
     pub journal: Box<dyn Journal>,
     pub control: RwLock<Option<Arc<dyn PipelineControl>>>,
     pub listeners: RwLock<Vec<ModerationListener>>,
+    pub eraser: Mutex<Option<tokio::sync::mpsc::Sender<crate::erase::EraseRequest>>>,
 }
 
 /// The admin plane: settings, automod rules, warnings, moderation and audit logs, opt-outs
@@ -227,6 +228,7 @@ impl AdminPlane {
                 journal,
                 control: RwLock::new(None),
                 listeners: RwLock::new(Vec::new()),
+                eraser: Mutex::new(None),
             }),
         })
     }

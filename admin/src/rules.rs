@@ -79,9 +79,13 @@ fn rule_from(mut body: Value, id: u64) -> Result<AutomodRule, AdminError> {
 pub fn run_test(test: RuleTest) -> Result<Vec<SampleResult>, AdminError> {
     let mut body = test.rule;
     if let Some(object) = body.as_object_mut() {
+        // Only the trigger matters to a dry run.
         object
             .entry("actions")
             .or_insert_with(|| serde_json::json!([{ "type": "delete" }]));
+        object
+            .entry("name")
+            .or_insert_with(|| serde_json::json!("test"));
     }
     let rule = rule_from(body, 0)?;
     let samples: Vec<String> = test.messages.into_iter().map(|s| s.content).collect();
@@ -141,8 +145,11 @@ impl AdminPlane {
         actor: Option<u64>,
         body: Value,
     ) -> Result<AutomodRule, AdminError> {
-        if body.get("id").is_some() {
-            return Err(invalid("`id` is assigned by the server"));
+        // A preset carries id 0 ("not assigned yet"): it posts as it is.
+        match body.get("id") {
+            None => {}
+            Some(id) if id.as_u64() == Some(0) => {}
+            Some(_) => return Err(invalid("`id` is assigned by the server")),
         }
         let id = self.state().id();
         let rule = rule_from(body, id)?;

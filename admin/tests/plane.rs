@@ -15,7 +15,7 @@ use guildflow_model::{
     ChannelId, Event, EventBody, GuildId, MessageCreate, MessageId, Metric, Period, RoleId, UserId,
 };
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ fn start() -> DataflowControl {
     )
 }
 
-fn open(dir: &PathBuf, control: &DataflowControl) -> AdminPlane {
+fn open(dir: &Path, control: &DataflowControl) -> AdminPlane {
     let plane = AdminPlane::open(Box::new(FileJournal::open(dir).unwrap())).unwrap();
     plane.attach(Arc::new(control.clone())).unwrap();
     plane

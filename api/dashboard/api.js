@@ -26,7 +26,8 @@ export async function request(method, path, opts = {}) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
   }
   const headers = { Accept: opts.accept || 'application/json' };
-  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  // Writes are JSON even without a body: the server refuses other types (CSRF defence).
+  if (opts.body !== undefined || ['POST', 'PATCH', 'PUT'].includes(method)) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res;
   try {

@@ -53,6 +53,8 @@ async fn call(
     let mut request = warp::test::request().method(method).path(path);
     if let Some(body) = body {
         request = request.json(&body);
+    } else if method != "GET" && method != "DELETE" {
+        request = request.header("content-type", "application/json");
     }
     let reply = request.reply(api).await;
     let status = reply.status().as_u16();
@@ -168,7 +170,7 @@ async fn automod_rules_crud_presets_test_and_escalation() {
     )
     .await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["escalation"][0]["warnings"], 3);
+    assert_eq!(v[0]["warnings"], 3);
     let (status, v) = call(
         &a.api,
         "PUT",
@@ -330,6 +332,15 @@ async fn opt_outs_bodies_and_the_guild_list() {
     let reply = warp::test::request()
         .method("PATCH")
         .path(&path("settings"))
+        .header("content-type", "text/plain")
+        .body("{\"timezone\":\"UTC\"}")
+        .reply(&a.api)
+        .await;
+    assert_eq!(reply.status(), 415, "a cross-site form's type is refused");
+    let reply = warp::test::request()
+        .method("PATCH")
+        .path(&path("settings"))
+        .header("content-type", "application/json")
         .body("{not json")
         .reply(&a.api)
         .await;
@@ -337,6 +348,7 @@ async fn opt_outs_bodies_and_the_guild_list() {
     let reply = warp::test::request()
         .method("POST")
         .path(&path("automod/rules"))
+        .header("content-type", "application/json")
         .body(vec![b' '; 300 * 1024])
         .reply(&a.api)
         .await;

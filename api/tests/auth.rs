@@ -283,12 +283,11 @@ async fn matrix(w: &World, guild: u64, auth: &[(&str, &str)]) -> Vec<(String, u1
         ),
         ("GET", format!("/api/guilds/{guild}/opt-outs"), ""),
     ] {
-        let mut request = warp::test::request().method(method).path(&path);
-        if !body.is_empty() {
-            request = request
-                .header("content-type", "application/json")
-                .body(body);
-        }
+        let mut request = warp::test::request()
+            .method(method)
+            .path(&path)
+            .header("content-type", "application/json")
+            .body(body);
         for (k, v) in auth {
             request = request.header(*k, *v);
         }

@@ -12,8 +12,8 @@
 mod common;
 
 use common::{
-    fixture_config, fixture_sql, fixture_state, fixture_store, guilds_by_activity, tests_dir,
-    FIXTURE_EVENTS,
+    admin_fixture, fixture_config, fixture_sql, fixture_state, fixture_store, guilds_by_activity,
+    tests_dir, FIXTURE_EVENTS,
 };
 use guildflow_api::{routes, ApiContext};
 use guildflow_model::{Metric, Period};
@@ -65,6 +65,24 @@ async fn sql_exchange(
         .await;
     let mut record = record(&response, format!("POST {path}"));
     record["request_body"] = json!({ "sql": sql });
+    record
+}
+
+/// One exchange with a JSON body (`POST`, `PATCH`, ...), recorded like [`exchange`].
+async fn json_exchange(
+    filter: &warp::filters::BoxedFilter<(warp::reply::Response,)>,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Value {
+    let response = warp::test::request()
+        .method(method)
+        .path(path)
+        .json(body)
+        .reply(filter)
+        .await;
+    let mut record = record(&response, format!("{method} {path}"));
+    record["request_body"] = body.clone();
     record
 }
 
@@ -250,4 +268,70 @@ async fn store_endpoints_match_their_golden_files() {
     for (name, path) in window_cases {
         check(name, &exchange(&filter, &path, None).await);
     }
+}
+
+/// The admin routes' deterministic answers (a fresh admin plane: defaults, presets, a dry run),
+/// and the 503 of a server without the plane. Nothing here carries a time or a journal id.
+#[tokio::test]
+async fn admin_endpoints_match_their_golden_files() {
+    let state = fixture_state();
+    let busy = guilds_by_activity(&state)[0];
+    let admin = admin_fixture("golden");
+    let plain = routes(ApiContext::new(state.clone()));
+    let filter = routes(ApiContext::new(state).with_admin(admin.plane.clone()));
+    let gets = [
+        (
+            "admin_settings_default",
+            format!("/api/guilds/{busy}/settings"),
+        ),
+        (
+            "admin_automod_presets",
+            format!("/api/guilds/{busy}/automod/presets"),
+        ),
+        (
+            "admin_automod_rules_empty",
+            format!("/api/guilds/{busy}/automod/rules"),
+        ),
+        (
+            "admin_opt_out_default",
+            format!("/api/guilds/{busy}/members/2/opt-out"),
+        ),
+        (
+            "error_admin_unknown_rule",
+            format!("/api/guilds/{busy}/automod/rules/99"),
+        ),
+        (
+            "error_admin_bad_limit",
+            format!("/api/guilds/{busy}/moderation/logs?limit=0"),
+        ),
+    ];
+    for (name, path) in gets {
+        check(name, &exchange(&filter, &path, None).await);
+    }
+    let test = json!({
+        "rule": {
+            "name": "caps",
+            "trigger": {"type": "caps", "max_ratio_percent": 70},
+            "actions": [{"type": "delete"}, {"type": "timeout", "seconds": 60}]
+        },
+        "messages": [
+            {"content": "hello there friends"},
+            {"content": "THIS IS ALL CAPS SHOUTING"},
+            {"content": "OK"}
+        ]
+    });
+    let path = format!("/api/guilds/{busy}/automod/rules/test");
+    check(
+        "admin_rule_test",
+        &json_exchange(&filter, "POST", &path, &test).await,
+    );
+    let path = format!("/api/guilds/{busy}/settings");
+    check(
+        "error_admin_invalid_settings",
+        &json_exchange(&filter, "PATCH", &path, &json!({"language": "xx"})).await,
+    );
+    check(
+        "error_admin_unavailable",
+        &exchange(&plain, &path, None).await,
+    );
 }

@@ -15,7 +15,7 @@ use guildflow_api::metrics::Route;
 use guildflow_api::{routes, ApiConfig, ApiContext, RateLimit, Readiness};
 use guildflow_dataflow::state::StatsState;
 use schema::{unsupported_keywords, Validator};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -144,7 +144,14 @@ fn check_exchange(method: &str, target: &str, status: u16, content_type: &str, b
         "{what}: status not documented for {template}"
     );
     let media = content_type.split(';').next().unwrap().trim();
-    if status != 101 {
+    if status == 204 {
+        // No content: none documented, none sent.
+        assert!(
+            response.get("content").is_none(),
+            "{what}: 204 with content"
+        );
+        assert!(content_type.is_empty() && body == "", "{what}: {body}");
+    } else if status != 101 {
         let content = &response["content"][media];
         assert!(content.is_object(), "{what}: {media} not documented");
         if let Some(schema) = content.get("schema") {
@@ -266,6 +273,19 @@ fn every_schema_uses_only_checked_keywords() {
             for (_, p) in parameters(operation) {
                 unsupported_keywords(&p, &format!("{method} {path} parameter"), &mut out);
             }
+            for (media, content) in operation["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(schema) = content.get("schema") {
+                    unsupported_keywords(
+                        schema,
+                        &format!("{method} {path} body {media}"),
+                        &mut out,
+                    );
+                }
+            }
             for (status, response) in operation["responses"].as_object().unwrap() {
                 for (media, content) in response["content"].as_object().into_iter().flatten() {
                     if let Some(schema) = content.get("schema") {
@@ -311,11 +331,31 @@ async fn probe(
     (status, body)
 }
 
-/// A concrete path of a template (guild `g`, user `u`).
+/// A concrete path of a template (guild `g`, user `u`, rule and warning 1).
 fn concrete(template: &str, guild: u64, user: u64) -> String {
     template
         .replace("{guild}", &guild.to_string())
         .replace("{user}", &user.to_string())
+        .replace("{rule}", "1")
+        .replace("{warning}", "1")
+}
+
+/// Whether a route template is one of the admin plane's (503 `admin_unavailable` without it).
+fn is_admin(template: &str) -> bool {
+    let doc = document();
+    doc["paths"][template]
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|op| op["tags"].as_array().unwrap().iter().any(|t| t == "admin"))
+}
+
+/// A method the path of `template` does not answer.
+fn other_method(template: &str) -> &'static str {
+    ["PUT", "GET", "POST", "DELETE", "PATCH"]
+        .into_iter()
+        .find(|m| !ROUTES.contains(&(*m, template)))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -328,6 +368,8 @@ async fn every_documented_route_answers_its_method_and_only_it() {
             "POST" => with_method("POST")
                 .header("content-type", "application/json")
                 .body(r#"{"sql":"SELECT 1"}"#),
+            // Admin writes are JSON, even without a body (else 415).
+            "PATCH" | "PUT" => with_method(method).header("content-type", "application/json"),
             _ => with_method(method),
         };
         let (status, body) = probe(&api, request, method, &path).await;
@@ -335,11 +377,24 @@ async fn every_documented_route_answers_its_method_and_only_it() {
             status != 405 && !(status == 404 && body["error"]["code"] == "not_found"),
             "{method} {path}: {status} {body}"
         );
-        let other = if method == "GET" { "PUT" } else { "GET" };
+        if is_admin(template) {
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (503, Some("admin_unavailable")),
+                "{method} {path} without an admin plane"
+            );
+        }
+        let other = other_method(template);
         let (status, body) = probe(&api, with_method(other), other, &path).await;
         assert_eq!(status, 405, "{other} {path}: {body}");
     }
-    let (status, _) = probe(&api, with_method("GET"), "GET", "/api/guilds").await;
+    let (status, body) = probe(&api, with_method("GET"), "GET", "/api/guilds").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["guilds"].as_array().unwrap().len(),
+        state.read().guilds().len()
+    );
+    let (status, _) = probe(&api, with_method("GET"), "GET", "/api/nothing").await;
     assert_eq!(status, 404);
 }
 
@@ -644,6 +699,42 @@ fn every_error_code_the_handlers_emit_is_documented() {
         );
     }
     emitted.extend(sql_codes);
+    // The admin plane's codes (`AdminError::Invalid { code: "…" }`), answered by the admin
+    // routes; the executor's are start-up errors, never an API answer.
+    let mut admin_files = Vec::new();
+    rust_files(&crate_dir().join("../admin/src"), &mut admin_files);
+    let mut admin_codes = BTreeSet::new();
+    for file in admin_files.iter().filter(|f| !f.ends_with("executor.rs")) {
+        let source = std::fs::read_to_string(file).unwrap();
+        admin_codes.extend(
+            source
+                .split("code: \"")
+                .skip(1)
+                .map(|rest| rest[..rest.find('"').unwrap()].to_owned()),
+        );
+    }
+    assert!(admin_codes.len() >= 3, "{admin_codes:?}");
+    let admin_documented: BTreeSet<String> = operations(doc)
+        .iter()
+        .filter(|(_, path)| is_admin(path))
+        .flat_map(|(method, path)| {
+            let responses = &doc["paths"][path][method.to_ascii_lowercase()]["responses"];
+            responses
+                .as_object()
+                .unwrap()
+                .values()
+                .flat_map(|r| r["x-error-codes"].as_array().into_iter().flatten())
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for code in &admin_codes {
+        assert!(
+            http.contains(code) && admin_documented.contains(code),
+            "the admin plane's code {code} is not documented on the admin routes"
+        );
+    }
+    emitted.extend(admin_codes);
     assert!(emitted.len() > 20, "the scan found only {emitted:?}");
     // And nothing documented is stale: every HTTP code is emitted and carried by a response.
     let listed: BTreeSet<String> = operations(doc)
@@ -673,4 +764,532 @@ fn every_error_code_the_handlers_emit_is_documented() {
             "x-error-codes outside the enum"
         );
     }
+}
+
+/// The admin routes over a real admin plane (journaled in a temp dir, attached to a running
+/// dataflow), as the fixture's server.
+fn admin_api(name: &str) -> (Api, common::AdminFixture) {
+    let admin = common::admin_fixture(&format!("openapi-{name}"));
+    let (state, _) = fixture();
+    let api = routes(
+        ApiContext::new(state.clone())
+            .with_admin(admin.plane.clone())
+            .without_client_limits(),
+    );
+    (api, admin)
+}
+
+/// The request body schema of `method` on the route of `path`, if it documents one.
+fn request_schema(method: &str, path: &str) -> Option<Value> {
+    let template = template_of(path.split('?').next().unwrap())?;
+    document()["paths"][&template][method.to_ascii_lowercase()]["requestBody"]["content"]
+        ["application/json"]
+        .get("schema")
+        .cloned()
+}
+
+/// Sends `body` (JSON text, valid or not) with `method` to `path` and checks the answer
+/// against the document; a body the document's request schema refuses must be refused (4xx)
+/// and a body the server accepts (2xx) must fit that schema.
+async fn admin_call(api: &Api, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let mut request = with_method(method);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    } else if matches!(method, "POST" | "PATCH" | "PUT") {
+        // Admin writes are JSON even without a body.
+        request = request.header("content-type", "application/json");
+    }
+    let (status, answer) = probe(api, request, method, path).await;
+    if let (Some(body), Some(schema)) = (body, request_schema(method, path)) {
+        let fits = serde_json::from_str::<Value>(body)
+            .is_ok_and(|v| Validator::new(document()).errors(&schema, &v).is_empty());
+        if (200..300).contains(&status) {
+            assert!(
+                fits,
+                "{method} {path}: accepted a body the document refuses: {body}"
+            );
+        } else if !fits && status != 404 {
+            assert!(
+                (400..500).contains(&status),
+                "{method} {path}: {status} for a body the document refuses"
+            );
+        }
+    }
+    (status, answer)
+}
+
+/// `admin_call` that must answer `expected` (and, for errors, `code`).
+async fn expect(
+    api: &Api,
+    seen: &mut BTreeSet<(String, String)>,
+    (method, path, body): (&str, &str, Option<&str>),
+    expected: u16,
+    code: Option<&str>,
+) -> Value {
+    let (status, answer) = admin_call(api, method, path, body).await;
+    assert_eq!(status, expected, "{method} {path}: {answer}");
+    if let Some(code) = code {
+        assert_eq!(answer["error"]["code"], code, "{method} {path}");
+    }
+    if (200..300).contains(&status) {
+        let template = template_of(path.split('?').next().unwrap()).unwrap();
+        seen.insert((method.to_owned(), template));
+    }
+    answer
+}
+
+#[tokio::test]
+async fn admin_routes_answer_as_documented_over_a_real_admin_plane() {
+    let (_, busy) = fixture();
+    let (api, admin) = admin_api("routes");
+    let g = |rest: &str| format!("/api/guilds/{busy}/{rest}");
+    let mut seen = BTreeSet::new();
+    let api = &api;
+    let s = &mut seen;
+
+    // Settings: defaults, a patch touching every field, refusals.
+    let settings = expect(api, s, ("GET", &g("settings"), None), 200, None).await;
+    assert_eq!(settings["guild_id"], busy.to_string());
+    assert_eq!(settings["updated_at"], Value::Null);
+    let patch = r#"{"modules":{"levels":false},"timezone":"Europe/Paris","language":"fr",
+        "stats_exclusions":{"channels":["5","5"],"roles":[]},"xp":{"curve":"mee6"},
+        "level_rewards":[{"level":5,"role_id":"7"}],"leaderboard_public":true}"#;
+    let patched = expect(api, s, ("PATCH", &g("settings"), Some(patch)), 200, None).await;
+    assert_eq!(patched["stats_exclusions"]["channels"], json!(["5"]));
+    assert!(patched["updated_at"].is_string(), "{patched}");
+    expect(api, s, ("PATCH", &g("settings"), Some("{}")), 200, None).await;
+    for (body, code) in [
+        ("not json", "invalid_body"),
+        (r#"{"colour":"red"}"#, "invalid_body"),
+        (r#"{"language":"xx"}"#, "invalid_settings"),
+        (r#"{"timezone":"Mars/Olympus"}"#, "invalid_settings"),
+        (r#"{"xp":{"rate_percent":5000}}"#, "invalid_settings"),
+    ] {
+        expect(
+            api,
+            s,
+            ("PATCH", &g("settings"), Some(body)),
+            400,
+            Some(code),
+        )
+        .await;
+    }
+
+    // Presets, a rule from one, a rule of our own, the dry run, escalation.
+    let presets = expect(api, s, ("GET", &g("automod/presets"), None), 200, None).await;
+    let mut preset = presets["presets"][0]["rule"].clone();
+    preset.as_object_mut().unwrap().remove("id");
+    let from_preset = preset.to_string();
+    expect(
+        api,
+        s,
+        ("POST", &g("automod/rules"), Some(&from_preset)),
+        201,
+        None,
+    )
+    .await;
+    let caps = r#"{"name":"caps","trigger":{"type":"caps","max_ratio_percent":70},
+        "actions":[{"type":"delete"},{"type":"timeout","seconds":60}],"exempt_roles":["9"]}"#;
+    let rule = expect(api, s, ("POST", &g("automod/rules"), Some(caps)), 201, None).await;
+    let id = rule["id"].as_u64().unwrap();
+    let rule_path = g(&format!("automod/rules/{id}"));
+    let config = expect(api, s, ("GET", &g("automod/rules"), None), 200, None).await;
+    assert_eq!(config["rules"].as_array().unwrap().len(), 2);
+    let fetched = expect(api, s, ("GET", &rule_path, None), 200, None).await;
+    assert_eq!(fetched, rule);
+    let disabled = r#"{"enabled":false}"#;
+    let changed = expect(api, s, ("PATCH", &rule_path, Some(disabled)), 200, None).await;
+    assert_eq!(changed["enabled"], false);
+    for (body, code) in [
+        ("[1]", "invalid_body"),
+        (
+            r#"{"id":5,"name":"x","trigger":{"type":"caps","max_ratio_percent":70},"actions":[{"type":"delete"}]}"#,
+            "invalid_rule",
+        ),
+        (
+            r#"{"name":"re","trigger":{"type":"regex","patterns":["("]},"actions":[{"type":"delete"}]}"#,
+            "invalid_rule",
+        ),
+        (caps, "invalid_rule"),
+    ] {
+        let (status, answer) = admin_call(api, "POST", &g("automod/rules"), Some(body)).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        if body != "[1]" {
+            assert_eq!(answer["error"]["code"], code, "{body}");
+        }
+    }
+    expect(
+        api,
+        s,
+        ("PATCH", &rule_path, Some(r#"{"id":3}"#)),
+        400,
+        Some("invalid_rule"),
+    )
+    .await;
+    let unknown_rule = g("automod/rules/999999");
+    expect(
+        api,
+        s,
+        ("GET", &unknown_rule, None),
+        404,
+        Some("unknown_rule"),
+    )
+    .await;
+    expect(
+        api,
+        s,
+        ("PATCH", &unknown_rule, Some("{}")),
+        404,
+        Some("unknown_rule"),
+    )
+    .await;
+    expect(
+        api,
+        s,
+        ("GET", &g("automod/rules/x"), None),
+        400,
+        Some("invalid_id"),
+    )
+    .await;
+    expect(
+        api,
+        s,
+        ("GET", &g("automod/rules/0"), None),
+        400,
+        Some("invalid_id"),
+    )
+    .await;
+    let test = r#"{"rule":{"name":"caps","trigger":{"type":"caps","max_ratio_percent":70}},
+        "messages":[{"content":"hello there friends"},{"content":"THIS IS ALL CAPS SHOUTING"}]}"#;
+    let tested = expect(
+        api,
+        s,
+        ("POST", &g("automod/rules/test"), Some(test)),
+        200,
+        None,
+    )
+    .await;
+    assert_eq!(tested["results"][0]["fired"], false);
+    assert_eq!(tested["results"][1]["fired"], true, "{tested}");
+    let bad_test = r#"{"rule":{"name":"caps","trigger":{"type":"caps","max_ratio_percent":700}},"messages":[]}"#;
+    let test_path = g("automod/rules/test");
+    expect(
+        api,
+        s,
+        ("POST", &test_path, Some(bad_test)),
+        400,
+        Some("invalid_rule"),
+    )
+    .await;
+    expect(
+        api,
+        s,
+        ("POST", &test_path, Some("{}")),
+        400,
+        Some("invalid_body"),
+    )
+    .await;
+    let steps = expect(api, s, ("GET", &g("automod/escalation"), None), 200, None).await;
+    assert_eq!(steps, json!([]));
+    let escalation =
+        r#"[{"warnings":3,"within_seconds":86400,"action":{"type":"timeout","seconds":600}}]"#;
+    let esc = g("automod/escalation");
+    let after = expect(api, s, ("PUT", &esc, Some(escalation)), 200, None).await;
+    assert_eq!(after[0]["warnings"], 3, "{after}");
+    let bad_step = r#"[{"warnings":0,"within_seconds":60,"action":{"type":"ban"}}]"#;
+    expect(
+        api,
+        s,
+        ("PUT", &esc, Some(bad_step)),
+        400,
+        Some("invalid_rule"),
+    )
+    .await;
+    let warn_step = r#"[{"warnings":2,"within_seconds":60,"action":{"type":"warn"}}]"#;
+    expect(
+        api,
+        s,
+        ("PUT", &esc, Some(warn_step)),
+        400,
+        Some("invalid_rule"),
+    )
+    .await;
+    expect(
+        api,
+        s,
+        ("PUT", &esc, Some(r#"{"steps":[]}"#)),
+        400,
+        Some("invalid_body"),
+    )
+    .await;
+
+    // Warnings: two, listed, paged, filtered; refusals.
+    let w = g("warnings");
+    let first = expect(
+        api,
+        s,
+        ("POST", &w, Some(r#"{"user_id":"2","reason":"spam"}"#)),
+        201,
+        None,
+    )
+    .await;
+    expect(api, s, ("POST", &w, Some(r#"{"user_id":"3"}"#)), 201, None).await;
+    let listed = expect(api, s, ("GET", &w, None), 200, None).await;
+    assert_eq!(listed["warnings"].as_array().unwrap().len(), 2);
+    let page = expect(api, s, ("GET", &format!("{w}?limit=1"), None), 200, None).await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let next = format!("{w}?limit=1&cursor={cursor}");
+    let last = expect(api, s, ("GET", &next, None), 200, None).await;
+    assert_eq!(last["next_cursor"], Value::Null);
+    assert_eq!(last["warnings"][0], first);
+    let only = expect(api, s, ("GET", &format!("{w}?user_id=3"), None), 200, None).await;
+    assert_eq!(only["warnings"].as_array().unwrap().len(), 1);
+    for (body, code) in [
+        (r#"{"user_id":"0"}"#, "invalid_id"),
+        (r#"{"user_id":2}"#, "invalid_body"),
+        (r#"{"user_id":"2","note":"x"}"#, "invalid_body"),
+    ] {
+        expect(api, s, ("POST", &w, Some(body)), 400, Some(code)).await;
+    }
+    let long = json!({ "user_id": "2", "reason": "x".repeat(600) }).to_string();
+    expect(
+        api,
+        s,
+        ("POST", &w, Some(&long)),
+        400,
+        Some("invalid_warning"),
+    )
+    .await;
+    for (query, code) in [
+        ("limit=0", "invalid_parameter"),
+        ("limit=501", "invalid_parameter"),
+        ("cursor=abc", "invalid_parameter"),
+        ("format=csv", "invalid_parameter"),
+        ("user_id=abc", "invalid_id"),
+    ] {
+        expect(
+            api,
+            s,
+            ("GET", &format!("{w}?{query}"), None),
+            400,
+            Some(code),
+        )
+        .await;
+    }
+
+    // The moderation log (JSON, filters, CSV) and the audit log.
+    let logs = g("moderation/logs");
+    let log = expect(api, s, ("GET", &logs, None), 200, None).await;
+    assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
+    assert_eq!(log["entries"][0]["action"], "warn");
+    let filtered = format!(
+        "{logs}?user_id=2&action=warn&source=manual&from=2000-01-01T00:00:00Z&to=4102444800000&limit=10"
+    );
+    let some = expect(api, s, ("GET", &filtered, None), 200, None).await;
+    assert_eq!(some["entries"].as_array().unwrap().len(), 1, "{some}");
+    let csv = expect(
+        api,
+        s,
+        ("GET", &format!("{logs}?format=csv"), None),
+        200,
+        None,
+    )
+    .await;
+    assert!(
+        csv.as_str().unwrap().starts_with("id,at,user_id,action,"),
+        "{csv}"
+    );
+    let by_accept = api_reply(api, with_method("GET").header("accept", "text/csv"), &logs).await;
+    assert_eq!(by_accept.0, 200);
+    assert!(by_accept.1.starts_with("text/csv"), "{by_accept:?}");
+    for query in [
+        "action=mute",
+        "source=bot",
+        "from=yesterday",
+        "format=xml",
+        "page=2",
+    ] {
+        let path = format!("{logs}?{query}");
+        expect(api, s, ("GET", &path, None), 400, Some("invalid_parameter")).await;
+    }
+    let audit = expect(api, s, ("GET", &g("audit/logs?limit=500"), None), 200, None).await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["settings.update", "automod.rule.create", "warning.create"] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+    let bad_cursor = g("audit/logs?cursor=x");
+    expect(
+        api,
+        s,
+        ("GET", &bad_cursor, None),
+        400,
+        Some("invalid_parameter"),
+    )
+    .await;
+
+    // Withdrawing a warning, opt-outs, deleting a rule.
+    let warning = g(&format!("warnings/{}", first["id"]));
+    expect(api, s, ("DELETE", &warning, None), 204, None).await;
+    expect(
+        api,
+        s,
+        ("DELETE", &warning, None),
+        404,
+        Some("unknown_warning"),
+    )
+    .await;
+    expect(
+        api,
+        s,
+        ("DELETE", &g("warnings/x"), None),
+        400,
+        Some("invalid_id"),
+    )
+    .await;
+    let opt_out = g("members/2/opt-out");
+    expect(api, s, ("PUT", &opt_out, None), 204, None).await;
+    expect(api, s, ("PUT", &opt_out, None), 204, None).await;
+    let state = expect(api, s, ("GET", &opt_out, None), 200, None).await;
+    assert_eq!(state, json!({"user_id": "2", "opted_out": true}));
+    let all = expect(api, s, ("GET", &g("opt-outs"), None), 200, None).await;
+    assert_eq!(all, json!({"members": ["2"]}));
+    expect(api, s, ("DELETE", &opt_out, None), 204, None).await;
+    // Erasing: refused without a store's owner; with one (a stub here), its report.
+    let erase = g("members/3/erase");
+    expect(
+        api,
+        s,
+        ("POST", &erase, None),
+        503,
+        Some("erase_unavailable"),
+    )
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<guildflow_admin::EraseRequest>(1);
+    admin.plane.set_eraser(tx);
+    tokio::spawn(async move {
+        while let Some(request) = rx.recv().await {
+            let _ = request
+                .reply
+                .send(Ok(json!({ "parquet_rows": 0, "resumed": false })));
+        }
+    });
+    let erased = expect(api, s, ("POST", &erase, None), 200, None).await;
+    assert_eq!(erased["erased"]["parquet_rows"], 0, "{erased}");
+    expect(api, s, ("DELETE", &g("members/3/opt-out"), None), 204, None).await;
+    let bad_user = g("members/me/opt-out");
+    expect(api, s, ("GET", &bad_user, None), 400, Some("invalid_id")).await;
+    expect(api, s, ("DELETE", &rule_path, None), 204, None).await;
+    expect(
+        api,
+        s,
+        ("DELETE", &rule_path, None),
+        404,
+        Some("unknown_rule"),
+    )
+    .await;
+
+    // Methods, sizes, a bad guild.
+    for (method, path) in [
+        ("PUT", g("settings")),
+        ("GET", g("automod/rules/test")),
+        ("POST", g("automod/presets")),
+        ("PATCH", g("warnings/1")),
+        ("POST", g("opt-outs")),
+        ("HEAD", g("audit/logs")),
+    ] {
+        let code = Some("method_not_allowed");
+        expect(api, s, (method, &path, None), 405, code).await;
+    }
+    let big = with_method("PATCH").header("content-length", "300000");
+    let (status, _) = probe(api, big, "PATCH", &g("settings")).await;
+    assert_eq!(status, 413);
+    let roomy = json!({ "timezone": "UTC", "pad": "x".repeat(20_000) }).to_string();
+    let (status, answer) = admin_call(api, "PATCH", &g("settings"), Some(&roomy)).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    let bad_guild = "/api/guilds/007/settings";
+    expect(api, s, ("GET", bad_guild, None), 400, Some("invalid_id")).await;
+
+    // Every admin operation answered 2xx at least once.
+    for (method, template) in ROUTES {
+        if is_admin(template) {
+            let key = (method.to_owned(), template.to_owned());
+            assert!(
+                s.contains(&key),
+                "{method} {template} was never answered 2xx"
+            );
+        }
+    }
+
+    // A stopping pipeline refuses changes, still serves reads.
+    admin.plane.detach();
+    let code = Some("pipeline_stopped");
+    expect(api, s, ("PATCH", &g("settings"), Some("{}")), 503, code).await;
+    expect(api, s, ("PUT", &opt_out, None), 503, code).await;
+    expect(api, s, ("GET", &g("settings"), None), 200, None).await;
+}
+
+/// (status, content type, body text) of a request.
+async fn api_reply(
+    api: &Api,
+    request: warp::test::RequestBuilder,
+    path: &str,
+) -> (u16, String, String) {
+    let response = request.path(path).reply(api).await;
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = String::from_utf8_lossy(response.body()).into_owned();
+    (response.status().as_u16(), content_type, body)
+}
+
+#[tokio::test]
+async fn moderation_frames_follow_the_documented_protocol() {
+    let (_, busy) = fixture();
+    let (api, _admin) = admin_api("frames");
+    let doc = document();
+    let validator = Validator::new(doc);
+    let frames = &doc["paths"]["/api/guilds/{guild}/live"]["get"]["x-websocket"]["serverFrames"];
+    let mut client = warp::test::ws()
+        .path(&format!("/api/guilds/{busy}/live"))
+        .handshake(api.clone())
+        .await
+        .expect("upgraded");
+    // Once the snapshot arrives, the session is in its room.
+    client
+        .send_text(r#"{"subscribe":{"metric":"score","period":"all","limit":1}}"#)
+        .await;
+    let path = format!("/api/guilds/{busy}/warnings");
+    let mut warned = false;
+    let frame = loop {
+        let received = tokio::time::timeout(std::time::Duration::from_secs(10), client.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let frame: Value = serde_json::from_str(received.to_str().unwrap()).unwrap();
+        let errors = validator.errors(frames, &frame);
+        assert!(errors.is_empty(), "{frame}: {errors:?}");
+        if frame["type"] == "leaderboard" && !warned {
+            let body = r#"{"user_id":"2","reason":"spam"}"#;
+            let (status, _) = admin_call(&api, "POST", &path, Some(body)).await;
+            assert_eq!(status, 201);
+            warned = true;
+        }
+        if frame["type"] == "moderation" {
+            break frame;
+        }
+    };
+    assert_eq!(frame["entry"]["action"], "warn");
+    assert_eq!(frame["entry"]["guild_id"], busy.to_string());
 }

@@ -85,14 +85,6 @@ pub fn erase_member(data: &Path, guild: u64, user: u64) -> Result<EraseReport, E
         return Err(EraseError::NotADataDir(data.to_owned()));
     }
     let _lock = lock_data_dir(data)?;
-    let mut rule = MemberRule::new(guild, user);
-    let mut report = EraseReport::default();
-    let pending = Pending::path(data, guild, user);
-    if let Some(messages) = Pending::load(&pending)? {
-        report.resumed = true;
-        rule.messages.extend(messages);
-    }
-
     let mut store = if events.is_dir() {
         Some(open_events(&events)?)
     } else {
@@ -109,12 +101,31 @@ pub fn erase_member(data: &Path, guild: u64, user: u64) -> Result<EraseReport, E
     } else {
         None
     };
+    erase_in(data, store.as_mut(), wal.as_mut(), guild, user)
+}
+
+/// The erasure itself, on an open Parquet store and log: offline ([`erase_member`]) or by the
+/// running process ([`crate::durable::DurableStore::erase_member`]), which lends its own.
+pub(crate) fn erase_in(
+    data: &Path,
+    store: Option<&mut ParquetStore>,
+    mut wal: Option<&mut Wal>,
+    guild: u64,
+    user: u64,
+) -> Result<EraseReport, EraseError> {
+    let mut rule = MemberRule::new(guild, user);
+    let mut report = EraseReport::default();
+    let pending = Pending::path(data, guild, user);
+    if let Some(messages) = Pending::load(&pending)? {
+        report.resumed = true;
+        rule.messages.extend(messages);
+    }
 
     // First pass: the member's messages, whose edits and deletions go with them. An edit may
     // be read before its message, so each file keeps the rows that may be the member's (their
     // frames dropped) and is judged once every message is known.
     let mut candidates: Vec<(FileEntry, Vec<EventRow>)> = Vec::new();
-    if let Some(store) = &store {
+    if let Some(store) = store.as_deref() {
         let manifest = store.manifest();
         for file in manifest.files_for(Some(guild), None, None) {
             let mut maybe = Vec::new();
@@ -130,7 +141,7 @@ pub fn erase_member(data: &Path, guild: u64, user: u64) -> Result<EraseReport, E
             candidates.push((file.clone(), maybe));
         }
     }
-    if let Some(wal) = &mut wal {
+    if let Some(wal) = wal.as_deref_mut() {
         wal.for_each(0, |_, frame| rule.learn_frame(frame))?;
     }
     report.files_scanned = candidates.len();
@@ -141,7 +152,7 @@ pub fn erase_member(data: &Path, guild: u64, user: u64) -> Result<EraseReport, E
         Pending::save(&pending, guild, user, &rule.messages)?;
     }
 
-    if let Some(store) = &mut store {
+    if let Some(store) = store {
         let affected: Vec<FileEntry> = candidates
             .into_iter()
             .filter(|(_, maybe)| maybe.iter().any(|r| rule.row_is_theirs(r)))
@@ -152,7 +163,7 @@ pub fn erase_member(data: &Path, guild: u64, user: u64) -> Result<EraseReport, E
         report.files_removed = rewrite.files_removed;
         report.parquet_rows = rewrite.rows_removed;
     }
-    if let Some(wal) = &mut wal {
+    if let Some(wal) = wal {
         let erased = wal.erase_records(|_, frame| rule.frame_is_theirs(frame))?;
         report.log_records = erased.records;
         report.log_segments = erased.segments;

@@ -3,8 +3,10 @@
 //! - Browsers log in with Discord's OAuth2 code flow with `state` and PKCE S256
 //!   (`/auth/login`, `/auth/callback`) and get a server-side session in the `gf_session`
 //!   cookie; `POST /auth/logout` ends it.
-//! - Scripts send `Authorization: Bearer gf_…` API tokens ([`AuthStore::create_token`]),
-//!   scoped to guilds.
+//! - Scripts send `Authorization: Bearer gf_…` API tokens ([`AuthStore::create_token`], or
+//!   `guildflow token create` through [`TokenFile`]), scoped to guilds.
+//! - [`AuthStore::open`] keeps tokens and sessions (hashes only) under `DATA/auth/`, so a
+//!   restart logs nobody out; a running server picks up tokens created or revoked by the CLI.
 //! - Every route under `/api/guilds/{guild}/` needs one of them and a user who administers
 //!   the guild ([`PermissionDirectory::can_administer`], fed by the gateway events).
 //! - State-changing requests made with a session need an allowed `Origin` and the session's
@@ -19,7 +21,7 @@ pub(crate) mod routes;
 pub mod store;
 
 pub use directory::PermissionDirectory;
-pub use store::{AuthStore, TokenInfo, TOKEN_PREFIX};
+pub use store::{AuthStore, NewToken, TokenFile, TokenInfo, TOKEN_PREFIX};
 
 pub(crate) use guard::{live_access, LiveAccess};
 
@@ -51,6 +53,28 @@ pub enum AuthError {
     /// The session table is full of live sessions.
     #[error("too many sessions")]
     TooManySessions,
+    /// A file of the persistent store (`DATA/auth/`) could not be read or written.
+    #[error("{}: {message}", path.display())]
+    Storage {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// A file of the persistent store does not parse: torn, truncated or edited by hand.
+    /// Nothing is guessed: fix or remove the file (removing `tokens.json` forgets every API
+    /// token; removing `sessions.json` logs everyone out).
+    #[error(
+        "{} is corrupt ({message}); fix it or remove it (removing tokens.json forgets every \
+         API token, removing sessions.json logs everyone out)",
+        path.display()
+    )]
+    Corrupt {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The parse error.
+        message: String,
+    },
 }
 
 /// Authentication settings and state. Build with [`AuthConfig::discord`] (or

@@ -23,7 +23,7 @@ use warp::Filter;
 /// Every route of the tree as (method, path template), in the OpenAPI document's spelling.
 /// `tests/openapi.rs` checks that the document describes exactly these and that each answers
 /// its method.
-pub const ROUTES: [(&str, &str); 29] = [
+pub const ROUTES: [(&str, &str); 30] = [
     ("GET", "/api/guilds/{guild}/leaderboard"),
     ("GET", "/api/guilds/{guild}/members/{user}/stats"),
     ("GET", "/api/guilds/{guild}/stats"),
@@ -49,6 +49,7 @@ pub const ROUTES: [(&str, &str); 29] = [
     ("GET", "/api/guilds/{guild}/members/{user}/opt-out"),
     ("PUT", "/api/guilds/{guild}/members/{user}/opt-out"),
     ("DELETE", "/api/guilds/{guild}/members/{user}/opt-out"),
+    ("POST", "/api/guilds/{guild}/members/{user}/erase"),
     ("GET", "/api/guilds/{guild}/opt-outs"),
     ("GET", "/api/openapi.json"),
     ("GET", "/health"),

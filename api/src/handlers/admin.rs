@@ -33,6 +33,7 @@ pub(crate) enum Op {
     ModerationLogs,
     AuditLogs,
     OptOut(u64),
+    Erase(u64),
     OptOuts,
     /// A well-formed admin path with a bad id in it.
     BadId(&'static str),
@@ -50,20 +51,15 @@ impl Op {
             ["settings"] => Op::Settings,
             ["automod", "rules"] => Op::Rules,
             ["automod", "rules", "test"] => Op::RuleTest,
-            ["automod", "rules", raw] => match raw.parse::<u64>() {
-                Ok(n) if n > 0 => Op::Rule(n),
-                _ => Op::BadId("rule"),
-            },
+            ["automod", "rules", raw] => number(raw).map_or(Op::BadId("rule"), Op::Rule),
             ["automod", "escalation"] => Op::Escalation,
             ["automod", "presets"] => Op::Presets,
             ["warnings"] => Op::Warnings,
-            ["warnings", raw] => match raw.parse::<u64>() {
-                Ok(n) if n > 0 => Op::Warning(n),
-                _ => Op::BadId("warning"),
-            },
+            ["warnings", raw] => number(raw).map_or(Op::BadId("warning"), Op::Warning),
             ["moderation", "logs"] => Op::ModerationLogs,
             ["audit", "logs"] => Op::AuditLogs,
             ["members", raw, "opt-out"] => id("user", raw, Op::OptOut),
+            ["members", raw, "erase"] => id("user", raw, Op::Erase),
             ["opt-outs"] => Op::OptOuts,
             _ => return None,
         })
@@ -74,7 +70,7 @@ impl Op {
         match self {
             Op::Settings => &[Method::GET, Method::PATCH],
             Op::Rules | Op::Warnings => &[Method::GET, Method::POST],
-            Op::RuleTest => &[Method::POST],
+            Op::RuleTest | Op::Erase(_) => &[Method::POST],
             Op::Rule(_) => &[Method::GET, Method::PATCH, Method::DELETE],
             Op::Escalation => &[Method::GET, Method::PUT],
             Op::Warning(_) => &[Method::DELETE],
@@ -84,6 +80,15 @@ impl Op {
             }
         }
     }
+}
+
+/// A canonical positive decimal (no sign, no leading zero), as ids are written.
+fn number(raw: &str) -> Option<u64> {
+    let canonical = !raw.is_empty()
+        && raw.len() <= 20
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && !raw.starts_with('0');
+    raw.parse().ok().filter(|_| canonical)
 }
 
 /// A request to an admin route.
@@ -127,6 +132,22 @@ async fn answer(shared: Arc<Shared>, call: AdminCall) -> Result<Response, Proble
             ),
         ));
     }
+    // JSON only: a cross-site HTML form cannot send it without a CORS preflight, which keeps
+    // writes safe even on a server without login.
+    let writes = matches!(call.method, Method::POST | Method::PATCH | Method::PUT);
+    let json = call
+        .headers
+        .get(warp::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if writes && !json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json (an empty body is fine where none is needed)",
+        ));
+    }
     let plane = shared.ctx.admin.clone().ok_or_else(|| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -135,12 +156,30 @@ async fn answer(shared: Arc<Shared>, call: AdminCall) -> Result<Response, Proble
              served by `run` and `demo`",
         )
     })?;
-    let actor = shared
-        .ctx
-        .auth
-        .as_ref()
-        .and_then(|auth| auth.authenticate(&call.headers).ok())
-        .map(|p| p.user);
+    let actor = shared.caller(&call.headers);
+    if let Op::Erase(user) = call.op {
+        // Long and asynchronous (the pipeline erases): not on a blocking thread.
+        let report = plane
+            .erase_member(guild, actor, user)
+            .await
+            .map_err(|e| match e {
+                // The opt-out is saved by then; the store's erasure failed (running it again
+                // finishes it) or is still going on.
+                AdminError::Storage(message) => Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "erase_failed",
+                    format!(
+                        "the member is opted out, but erasing their events did not complete: \
+                         {message}; retry to finish it"
+                    ),
+                ),
+                other => problem(other),
+            })?;
+        return Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "user_id": user.to_string(), "opted_out": true, "erased": report }),
+        ));
+    }
     // Every operation may write the journal (fsync): off the async workers.
     tokio::task::spawn_blocking(move || operate(&plane, guild, actor, call))
         .await
@@ -198,7 +237,10 @@ fn operate(
         (Op::Escalation, Method::GET) => ok(&plane.automod(guild).escalation),
         (Op::Escalation, _) => {
             let steps: Vec<EscalationStep> = parse_body(&call.body)?;
-            ok(&plane.set_escalation(guild, actor, steps).map_err(problem)?)
+            ok(&plane
+                .set_escalation(guild, actor, steps)
+                .map_err(problem)?
+                .escalation)
         }
         (Op::Presets, _) => ok(&serde_json::json!({ "presets": presets() })),
         (Op::Warnings, Method::GET) => {
@@ -234,6 +276,12 @@ fn operate(
             Ok(no_content())
         }
         (Op::OptOuts, _) => ok(&serde_json::json!({ "members": plane.opted_out(guild) })),
+        // Answered in `answer` before this blocking part.
+        (Op::Erase(_), _) => Err(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the admin operation failed",
+        )),
         (Op::BadId(_), _) => Err(Problem::bad_request("invalid_id", "bad id")),
     }
 }
@@ -284,6 +332,11 @@ fn problem(error: AdminError) -> Problem {
                 "the change could not be stored; nothing was changed",
             )
         }
+        AdminError::Unavailable(message) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "erase_unavailable",
+            message,
+        ),
         AdminError::PipelineStopped => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "pipeline_stopped",
@@ -390,12 +443,19 @@ fn moderation_logs(plane: &AdminPlane, guild: u64, call: &AdminCall) -> Result<R
             "user_id", "action", "source", "from", "to", "limit", "cursor", "format",
         ],
     )?;
-    let wants_csv = params.csv
-        || call
-            .headers
+    // `format` wins; else an `Accept` naming text/csv.
+    let wants_csv = if call.query.iter().any(|(k, _)| k == "format") {
+        params.csv
+    } else {
+        call.headers
             .get(warp::http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"));
+            .is_some_and(|v| {
+                v.split(',')
+                    .filter_map(|t| t.split(';').next())
+                    .any(|t| t.trim() == "text/csv")
+            })
+    };
     if !wants_csv {
         return Ok(json_response(
             StatusCode::OK,

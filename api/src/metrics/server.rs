@@ -28,13 +28,16 @@ pub enum Route {
     Health,
     /// `/metrics`.
     Metrics,
+    /// The admin plane's routes (settings, automod, warnings, logs, opt-outs, erase) and
+    /// `GET /api/guilds`.
+    Admin,
     /// Anything else (404s).
     Other,
 }
 
 impl Route {
     /// Every route, in label order.
-    pub const ALL: [Route; 10] = [
+    pub const ALL: [Route; 11] = [
         Route::Leaderboard,
         Route::LeaderboardWindow,
         Route::MemberStats,
@@ -44,6 +47,7 @@ impl Route {
         Route::OpenApi,
         Route::Health,
         Route::Metrics,
+        Route::Admin,
         Route::Other,
     ];
 
@@ -59,6 +63,7 @@ impl Route {
             Route::OpenApi => "openapi",
             Route::Health => "health",
             Route::Metrics => "metrics",
+            Route::Admin => "admin",
             Route::Other => "other",
         }
     }
@@ -76,6 +81,12 @@ impl Route {
             ["api", "openapi.json"] => Route::OpenApi,
             ["health"] => Route::Health,
             ["metrics"] => Route::Metrics,
+            ["api", "guilds"] => Route::Admin,
+            ["api", "guilds", _, rest @ ..]
+                if crate::handlers::admin::Op::recognize(&rest.join("/")).is_some() =>
+            {
+                Route::Admin
+            }
             _ => Route::Other,
         }
     }

@@ -173,3 +173,31 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// An admin plane journaled in a fresh temp directory named after `name`, attached to a
+/// running one-worker dataflow (detached, and the directory removed, on drop).
+pub struct AdminFixture {
+    /// The plane (cheap to clone into an `ApiContext`).
+    pub plane: guildflow_admin::AdminPlane,
+    /// Its journal's directory.
+    pub dir: PathBuf,
+}
+
+impl Drop for AdminFixture {
+    fn drop(&mut self) {
+        self.plane.detach();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh admin plane over a running dataflow (see [`AdminFixture`]).
+pub fn admin_fixture(name: &str) -> AdminFixture {
+    let dir =
+        std::env::temp_dir().join(format!("guildflow-api-admin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let journal = guildflow_admin::FileJournal::open(&dir).unwrap();
+    let plane = guildflow_admin::AdminPlane::open(Box::new(journal)).unwrap();
+    let control = guildflow_admin::DataflowControl::new(dataflow());
+    plane.attach(std::sync::Arc::new(control)).unwrap();
+    AdminFixture { plane, dir }
+}

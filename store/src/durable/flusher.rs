@@ -36,6 +36,8 @@ impl Default for FlushPolicy {
 enum Command {
     Rows(Vec<EventRow>, u64),
     Flush(SyncSender<()>),
+    /// Flush, then hand the store over until it comes back (an erasure rewrites its files).
+    Lend(SyncSender<ParquetStore>, Receiver<ParquetStore>),
 }
 
 /// No lsn flushed yet.
@@ -110,6 +112,20 @@ impl ParquetFlusher {
                 let _ = wait.recv();
             }
         }
+    }
+
+    /// Runs `f` on the store on this thread, after writing everything handed over so far; the
+    /// flusher waits meanwhile. None if the flusher thread is gone.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut ParquetStore) -> T) -> Option<T> {
+        let tx = self.tx.as_ref()?;
+        let (lend, lent) = sync_channel(1);
+        let (give_back, back) = sync_channel(1);
+        tx.send(Command::Lend(lend, back)).ok()?;
+        let mut store = lent.recv().ok()?;
+        let out = f(&mut store);
+        // The flusher takes it back (and ends if it cannot).
+        let _ = give_back.send(store);
+        Some(out)
     }
 
     /// Every log record up to this lsn is in committed Parquet files.
@@ -218,6 +234,21 @@ fn flush_loop(
                 through = Some(through.map_or(lsn, |t| t.max(lsn)));
             }
             Some(Command::Flush(done)) => ack = Some(done),
+            Some(Command::Lend(lend, back)) => {
+                if let Some(lsn) = through {
+                    if !pending.is_empty() {
+                        flush(&mut store, &mut pending, lsn);
+                    }
+                }
+                if lend.send(store).is_err() {
+                    return;
+                }
+                store = match back.recv() {
+                    Ok(store) => store,
+                    Err(_) => return,
+                };
+                continue;
+            }
             None => {}
         }
         let due = ack.is_some()

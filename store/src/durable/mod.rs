@@ -15,6 +15,8 @@ mod flusher;
 
 pub use flusher::{FlushPolicy, ParquetFlusher};
 
+use crate::erase::{erase_in, EraseReport};
+
 use crate::ledger::FrameLedger;
 use crate::lock::{lock_data_dir, DirLock, LockError};
 use crate::parquet::{ParquetConfig, ParquetStore, ParquetStoreError, StoreReader};
@@ -58,6 +60,9 @@ pub enum StoreError {
     /// Another process uses the data directory.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Erasing a member failed (running it again finishes it).
+    #[error(transparent)]
+    Erase(crate::erase::EraseError),
 }
 
 /// Decodes a raw frame into its event (the caller owns decoding; the store only keeps
@@ -394,6 +399,31 @@ impl DurableStore {
             });
         }
         Ok(())
+    }
+
+    /// Erases member `user` of guild `guild` while the store is open (the admin plane's
+    /// erase route): everything is flushed, then the member's rows leave the Parquet files and
+    /// their records the log, as [`crate::erase::erase_member`] does offline. Ingestion waits
+    /// meanwhile (the caller is the pipeline). PostgreSQL is the caller's
+    /// ([`crate::erase::erase_member_postgres`]).
+    pub fn erase_member(&mut self, guild: u64, user: u64) -> Result<EraseReport, StoreError> {
+        self.flush()?;
+        let data = self
+            .progress_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let wal = self.wal.clone();
+        let outcome = self.flusher.with_store(|store| {
+            let mut wal = lock(&wal);
+            erase_in(&data, Some(store), Some(&mut wal), guild, user)
+        });
+        match outcome {
+            Some(result) => result.map_err(StoreError::Erase),
+            None => Err(StoreError::ParquetBehind {
+                errors: self.flusher.errors(),
+            }),
+        }
     }
 
     /// Stops the sinks after a last flush; PostgreSQL gets `grace` to catch up.

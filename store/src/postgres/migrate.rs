@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "admin",
         sql: include_str!("../../../migrations/0003_admin.sql"),
     },
+    Migration {
+        version: 4,
+        name: "admin_plane_v2",
+        sql: include_str!("../../../migrations/0004_admin_plane_v2.sql"),
+    },
 ];
 
 /// How `events` is partitioned in a migrated database.
