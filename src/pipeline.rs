@@ -192,7 +192,14 @@ async fn erase(store: Option<&mut DurableStore>, postgres: Option<&str>, request
                 "log_records": report.log_records,
                 "messages": report.messages,
             });
+            // Rows the sink still has in flight would come back after the delete.
+            let settled = store.postgres_caught_up(Duration::from_secs(60)).await;
             match postgres {
+                Some(_) if !settled => Err(
+                    "erased from the data directory; PostgreSQL is behind (outage?), so its rows \
+                     were not deleted yet: retry once it has caught up"
+                        .to_owned(),
+                ),
                 Some(url) => match erase_member_postgres(url, guild, user).await {
                     Ok(pg) => {
                         detail["postgres_rows"] = serde_json::json!(pg.total());

@@ -26,6 +26,9 @@ pub enum AdminError {
     /// What was asked for is not available on this server (e.g. no event store).
     #[error("{0}")]
     Unavailable(String),
+    /// The same kind of operation is already running; retry later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl From<std::io::Error> for AdminError {

@@ -76,7 +76,7 @@ impl ActionExecutor {
     /// Starts the executing task on the current tokio runtime.
     pub fn start(plane: AdminPlane, http: Arc<Client>, config: ExecutorConfig) -> ActionExecutor {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let stats = Arc::new(ExecutorStats::default());
+        let stats = plane.executor_stats();
         tokio::spawn(run(plane, http, config, rx, Arc::clone(&stats)));
         ActionExecutor { tx, stats }
     }
@@ -298,7 +298,12 @@ async fn call(http: &Client, action: &AutomodAction) -> Result<(), Failure> {
 /// Gives the role `level_up`'s guild rewards its level with (Discord's add-role is
 /// idempotent), and audits the outcome.
 async fn reward(plane: &AdminPlane, http: &Client, level_up: &LevelUp) {
-    let Some(role) = plane.level_reward(level_up.guild, level_up.level) else {
+    let lookup = {
+        let plane = plane.clone();
+        let (guild, level) = (level_up.guild, level_up.level);
+        tokio::task::spawn_blocking(move || plane.level_reward(guild, level)).await
+    };
+    let Ok(Some(role)) = lookup else {
         return;
     };
     let (Some(guild), Some(user), Some(role_id)) = (

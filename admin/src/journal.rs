@@ -51,6 +51,14 @@ pub enum Change {
     Moderation(ModerationEntry),
     /// An audit log entry.
     Audit(AuditEntry),
+    /// A member's stored data was erased: their warnings and moderation entries go too
+    /// (the audit log keeps the record of what admins did).
+    MemberErased {
+        /// Guild.
+        guild: u64,
+        /// Member.
+        user: u64,
+    },
     /// A member opted out of statistics (or back in).
     OptOut {
         /// Guild.
@@ -101,8 +109,13 @@ impl Journal for FileJournal {
             .file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        file.write_all(&line)?;
-        file.sync_data()?;
+        // A failed write must leave no partial line for the next append to glue onto.
+        let before = file.metadata()?.len();
+        let written = file.write_all(&line).and_then(|()| file.sync_data());
+        if let Err(e) = written {
+            let _ = file.set_len(before).and_then(|()| file.sync_data());
+            return Err(e.into());
+        }
         Ok(())
     }
 

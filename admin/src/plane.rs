@@ -134,6 +134,11 @@ impl State {
                 let at = g.audit.partition_point(|x| x.id < entry.id);
                 g.audit.insert(at, entry);
             }
+            Change::MemberErased { guild, user } => {
+                let g = self.guild(guild);
+                g.warnings.retain(|w| w.user_id.get() != user);
+                g.moderation.retain(|e| e.user_id.get() != user);
+            }
             Change::OptOut {
                 guild,
                 user,
@@ -186,6 +191,11 @@ pub(crate) struct PlaneInner {
     pub control: RwLock<Option<Arc<dyn PipelineControl>>>,
     pub listeners: RwLock<Vec<ModerationListener>>,
     pub eraser: Mutex<Option<tokio::sync::mpsc::Sender<crate::erase::EraseRequest>>>,
+    pub executor_stats: Arc<crate::executor::ExecutorStats>,
+    /// Held across an automod read-edit-save, so concurrent edits never overwrite each other.
+    pub automod_writes: Mutex<()>,
+    /// An erasure is running (one at a time: it pauses ingestion).
+    pub erasing: std::sync::atomic::AtomicBool,
 }
 
 /// The admin plane: settings, automod rules, warnings, moderation and audit logs, opt-outs
@@ -229,8 +239,34 @@ impl AdminPlane {
                 control: RwLock::new(None),
                 listeners: RwLock::new(Vec::new()),
                 eraser: Mutex::new(None),
+                executor_stats: Arc::default(),
+                automod_writes: Mutex::new(()),
+                erasing: std::sync::atomic::AtomicBool::new(false),
             }),
         })
+        .and_then(|plane| {
+            plane.fail_interrupted()?;
+            Ok(plane)
+        })
+    }
+
+    /// Actions left `pending` by a crash were not executed and never will be (actions run at
+    /// most once): they are marked failed.
+    fn fail_interrupted(&self) -> Result<(), AdminError> {
+        let mut state = self.state();
+        let pending: Vec<ModerationEntry> = state
+            .guilds
+            .values()
+            .flat_map(|g| g.moderation.iter())
+            .filter(|e| e.status == crate::records::ActionStatus::Pending)
+            .cloned()
+            .collect();
+        for mut entry in pending {
+            entry.status = crate::records::ActionStatus::Failed;
+            entry.error = Some("interrupted by a restart before Discord answered".into());
+            self.commit(&mut state, Change::Moderation(entry))?;
+        }
+        Ok(())
     }
 
     /// Connects the running dataflow and gives it every guild's settings and rules (call it
@@ -242,11 +278,33 @@ impl AdminPlane {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&control));
         let state = self.state();
+        let now = now_ms();
         for (guild, g) in &state.guilds {
             control.configure(*guild, dataflow_settings(g))?;
             control.configure_automod(*guild, effective_automod(g))?;
+            // Manual warnings still inside an escalation window count again (automod's own
+            // come back with the rebuilt history).
+            let window_ms = g
+                .automod
+                .escalation
+                .iter()
+                .map(|s| i64::try_from(s.within_seconds).unwrap_or(i64::MAX / 1000) * 1000)
+                .max()
+                .unwrap_or(0);
+            for w in g.warnings.iter().filter(|w| w.moderator_id.is_some()) {
+                let at = chrono::DateTime::parse_from_rfc3339(&w.created_at)
+                    .map_or(0, |t| t.timestamp_millis());
+                if now - at <= window_ms {
+                    control.warn(*guild, w.user_id.get(), 0, at)?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Outcomes of the automod actions executed for this plane (for `/metrics`).
+    pub fn executor_stats(&self) -> Arc<crate::executor::ExecutorStats> {
+        Arc::clone(&self.inner.executor_stats)
     }
 
     /// Disconnects the dataflow (it is finishing); later changes are refused.
@@ -344,7 +402,11 @@ impl AdminPlane {
             .map(|g| g.config.clone())
             .unwrap_or_default();
         let after = before.patched(patch)?;
-        if after != before {
+        if after == before {
+            // Nothing new to store; the dataflow gets the settings again (a retry after a
+            // change whose application failed half-way must still take effect).
+            control.configure(guild, dataflow_settings(state.guild(guild)))?;
+        } else {
             let at = now_ms();
             self.commit(
                 &mut state,
@@ -402,7 +464,8 @@ impl AdminPlane {
             .get(&guild)
             .is_some_and(|g| g.opted_out.contains(&user));
         if was == opted_out {
-            return Ok(());
+            // Stored already; apply again (a retry after a half-failed change).
+            return control.configure(guild, dataflow_settings(state.guild(guild)));
         }
         self.commit(
             &mut state,

@@ -747,6 +747,11 @@ async fn append(client: &mut Client, change: &Change) -> Result<(), Failure> {
                 )
                 .await?;
         }
+        Change::MemberErased { guild, user } => {
+            let (g, u) = (big(*guild, "guild id")?, big(*user, "user id")?);
+            client.execute(DELETE_MEMBER_WARNINGS, &[&g, &u]).await?;
+            client.execute(DELETE_MEMBER_MODERATION, &[&g, &u]).await?;
+        }
         Change::OptOut {
             guild,
             user,
@@ -764,6 +769,10 @@ async fn append(client: &mut Client, change: &Change) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+const DELETE_MEMBER_WARNINGS: &str = "DELETE FROM warnings WHERE guild_id = $1 AND user_id = $2";
+const DELETE_MEMBER_MODERATION: &str =
+    "DELETE FROM moderation_logs WHERE guild_id = $1 AND target_user_id = $2";
 
 // ---- loading ----------------------------------------------------------------------------
 

@@ -145,6 +145,11 @@ impl AdminPlane {
         actor: Option<u64>,
         body: Value,
     ) -> Result<AutomodRule, AdminError> {
+        let _serial = self
+            .inner
+            .automod_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // A preset carries id 0 ("not assigned yet"): it posts as it is.
         match body.get("id") {
             None => {}
@@ -177,6 +182,11 @@ impl AdminPlane {
         id: u64,
         patch: Value,
     ) -> Result<AutomodRule, AdminError> {
+        let _serial = self
+            .inner
+            .automod_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Value::Object(patch) = patch else {
             return Err(invalid("the patch must be a JSON object"));
         };
@@ -213,6 +223,11 @@ impl AdminPlane {
 
     /// Deletes rule `id`.
     pub fn delete_rule(&self, guild: u64, actor: Option<u64>, id: u64) -> Result<(), AdminError> {
+        let _serial = self
+            .inner
+            .automod_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = self.automod(guild);
         let at = next
             .rules
@@ -240,6 +255,11 @@ impl AdminPlane {
         actor: Option<u64>,
         steps: Vec<EscalationStep>,
     ) -> Result<AutomodConfig, AdminError> {
+        let _serial = self
+            .inner
+            .automod_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = self.automod(guild);
         let before = to_json(&next.escalation);
         next.escalation = steps;

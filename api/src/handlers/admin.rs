@@ -148,6 +148,17 @@ async fn answer(shared: Arc<Shared>, call: AdminCall) -> Result<Response, Proble
             "send Content-Type: application/json (an empty body is fine where none is needed)",
         ));
     }
+    // Without login, writes come only from this machine: a page whose domain was rebound to a
+    // loopback address would otherwise be same-origin with the server.
+    let changes = writes || call.method == Method::DELETE;
+    if changes && shared.ctx.auth.is_none() && !loopback_host(&call.headers) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "without login (--discord-client-id), admin changes are only accepted with a \
+             loopback Host (localhost, 127.0.0.1, [::1])",
+        ));
+    }
     let plane = shared.ctx.admin.clone().ok_or_else(|| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -286,6 +297,25 @@ fn operate(
     }
 }
 
+/// Whether the request's `Host` names this machine's loopback (any port). No `Host` (an
+/// in-process client, HTTP/1.0) counts as loopback: a browser always sends one.
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers
+        .get(warp::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn ok<T: Serialize>(body: &T) -> Result<Response, Problem> {
     Ok(json_response(StatusCode::OK, body))
 }
@@ -332,6 +362,7 @@ fn problem(error: AdminError) -> Problem {
                 "the change could not be stored; nothing was changed",
             )
         }
+        AdminError::Busy(message) => Problem::rate_limited(message, 60),
         AdminError::Unavailable(message) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "erase_unavailable",

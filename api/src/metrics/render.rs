@@ -216,6 +216,28 @@ pub fn render(ctx: &ApiContext, server: &ServerMetrics) -> String {
         u8::from(ctx.readiness.is_ready())
     );
 
+    if let Some(admin) = &ctx.admin {
+        let stats = admin.executor_stats();
+        header(
+            &mut out,
+            "guildflow_automod_actions_total",
+            "counter",
+            "Automod actions and level rewards by outcome: done (Discord accepted it), failed (refused, or still failing after the retries), skipped (decided too long ago, or executed before a restart), dropped (the executor's queue was full).",
+        );
+        for (outcome, counter) in [
+            ("done", &stats.done),
+            ("failed", &stats.failed),
+            ("skipped", &stats.skipped),
+            ("dropped", &stats.dropped),
+        ] {
+            let _ = writeln!(
+                out,
+                "guildflow_automod_actions_total{{outcome=\"{outcome}\"}} {}",
+                counter.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+    }
+
     server.render(&mut out);
     out
 }

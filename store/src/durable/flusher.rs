@@ -122,10 +122,10 @@ impl ParquetFlusher {
         let (give_back, back) = sync_channel(1);
         tx.send(Command::Lend(lend, back)).ok()?;
         let mut store = lent.recv().ok()?;
-        let out = f(&mut store);
-        // The flusher takes it back (and ends if it cannot).
+        // The store goes back even if `f` panics, so flushing goes on.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut store)));
         let _ = give_back.send(store);
-        Some(out)
+        out.ok()
     }
 
     /// Every log record up to this lsn is in committed Parquet files.

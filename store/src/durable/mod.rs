@@ -426,6 +426,27 @@ impl DurableStore {
         }
     }
 
+    /// Waits (up to `timeout`) until the PostgreSQL sink has stored every log record appended
+    /// so far; true when it has, or when there is no sink. An erasure deletes the member's
+    /// PostgreSQL rows only after this: rows the sink still had in flight would otherwise be
+    /// inserted again after the delete.
+    pub async fn postgres_caught_up(&self, timeout: Duration) -> bool {
+        let Some(pg) = &self.postgres else {
+            return true;
+        };
+        let through = lock(&self.wal).next_lsn();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if pg.handle().status().stored_lsn >= through {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the sinks after a last flush; PostgreSQL gets `grace` to catch up.
     pub async fn close(mut self, grace: Duration) -> Result<Option<SinkStatus>, StoreError> {
         self.flush()?;
