@@ -291,3 +291,44 @@ async fn a_client_that_never_reads_is_dropped_and_others_are_still_served() {
         .unwrap()
         .unwrap();
 }
+
+/// HTTP/2 (h2c, prior knowledge) carries bodies without a length: the server must stop
+/// reading at the route's limit rather than buffer whatever a client streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_body_without_a_length_is_cut_at_the_limit() {
+    use http_body_util::StreamBody;
+    use hyper::body::Frame;
+    let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_listener(
+        listener,
+        ApiContext::new(dataflow().state()).without_client_limits(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("the server speaks h2c");
+    tokio::spawn(connection);
+    // 64 MiB in 64 KiB DATA frames, no content-length.
+    let chunks = futures_util::stream::iter((0..1024).map(|_| {
+        Ok::<_, std::convert::Infallible>(Frame::data(bytes::Bytes::from(vec![b' '; 64 * 1024])))
+    }));
+    let request = warp::http::Request::post(format!("http://{addr}/api/guilds/{GUILD}/sql"))
+        .header("content-type", "application/json")
+        .body(StreamBody::new(chunks))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
+        .await
+        .expect("an answer before the whole body")
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+}

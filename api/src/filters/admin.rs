@@ -2,7 +2,7 @@
 //! opt-outs) and `GET /api/guilds`. Recognised from the path before the body is read, so other
 //! routes never lose theirs; admin bodies have their own limit.
 
-use super::common::{body_limit, query_pairs, with_shared};
+use super::common::{body_limit, capped_body, query_pairs, with_shared};
 use crate::handlers::admin::{admin, guilds, AdminCall, Op};
 use crate::shared::Shared;
 use bytes::Bytes;
@@ -33,7 +33,7 @@ pub(super) fn routes(shared: &Arc<Shared>) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .and(query_pairs())
         .and(body_limit(ADMIN_MAX_BODY))
-        .and(warp::body::bytes())
+        .and(capped_body(ADMIN_MAX_BODY))
         .and(with_shared(shared))
         .then(
             |guild: String,

@@ -35,6 +35,37 @@ pub(crate) fn body_limit(limit: u64) -> impl Filter<Extract = (), Error = warp::
         .untuple_one()
 }
 
+/// The body, read up to `limit` bytes: beyond, the request is refused (413) without reading
+/// the rest. The headers are checked by [`body_limit`] first; this bounds what a body without
+/// a length (HTTP/2 DATA frames) can make the server buffer.
+pub(crate) fn capped_body(
+    limit: u64,
+) -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
+    warp::body::stream().and_then(move |stream| collect(stream, limit))
+}
+
+async fn collect<B: warp::Buf>(
+    stream: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+    limit: u64,
+) -> Result<bytes::Bytes, warp::Rejection> {
+    use futures_util::StreamExt;
+    let mut stream = Box::pin(stream);
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(|_| warp::reject::custom(BodyTooLarge { limit }))?;
+        if body.len() as u64 + chunk.remaining() as u64 > limit {
+            return Err(warp::reject::custom(BodyTooLarge { limit }));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            body.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(body.freeze())
+}
+
 /// The query string as (name, value) pairs, in order; empty when there is none.
 pub(crate) fn query_pairs(
 ) -> impl Filter<Extract = (Vec<(String, String)>,), Error = warp::Rejection> + Clone {

@@ -2,7 +2,7 @@
 //! request itself (wrong method, oversized or chunked body included), so its larger body
 //! limit never mixes with the general one of the other routes.
 
-use super::common::{body_limit, client, with_shared};
+use super::common::{body_limit, capped_body, client, with_shared};
 use crate::handlers::errors::problem_of;
 use crate::handlers::problem_response;
 use crate::handlers::sql::{sql, SqlCall};
@@ -28,7 +28,7 @@ pub(super) fn route(
         .and(client(shared))
         .and(warp::header::optional::<String>("accept"))
         .and(warp::header::optional::<String>("content-type"))
-        .and(warp::body::bytes())
+        .and(capped_body(shared.ctx.config.sql_max_body_bytes))
         .and(with_shared(shared))
         .then(
             |guild, client, accept, content_type, body, shared: Arc<Shared>| {
