@@ -157,6 +157,7 @@ async fn live(
         Some(listen) => {
             let bound = BoundApi::bind(listen).await?;
             let mut ctx = api_context(state.clone(), store.as_ref())?
+                .with_directory(directory.clone())
                 .with_registry(registry.clone())
                 .with_decode_counters(Arc::clone(&counters))
                 .with_metrics(metrics.clone());
@@ -677,7 +678,13 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let ingest = Ingest::new(Arc::clone(&counters));
     let dataflow = start_dataflow(&args.dataflow)?;
     let state = dataflow.state();
-    let mut inner = DataflowSink::new(dataflow);
+    // Names of members and channels for the API (`/names`), when it serves.
+    let directory = PermissionDirectory::new();
+    let mut inner = if args.serve {
+        DataflowSink::new(dataflow).with_directory(directory.clone())
+    } else {
+        DataflowSink::new(dataflow)
+    };
     let store = match &data {
         Some(dir) => {
             let mut store = open_store(dir, &args.store).await?;
@@ -692,7 +699,8 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let api = if args.serve {
         let ctx = api_context(state.clone(), store.as_ref())?
             .with_decode_counters(Arc::clone(&counters))
-            .with_readiness(readiness.clone());
+            .with_readiness(readiness.clone())
+            .with_directory(directory.clone());
         let server = ApiServer::start(args.listen, ctx).await?;
         eprintln!(
             "API at http://{}/ (/health answers 503 until the file is processed)",

@@ -2,6 +2,7 @@
 import { h, mount, select } from './dom.js';
 import { live, onFrame } from './live.js';
 import { memberLink, emptyState } from './ui.js';
+import { fillNames } from './names.js';
 import { METRICS, LIVE_PERIODS, metricValue, num, dateTime } from './format.js';
 
 /** Returns {el, destroy}. */
@@ -45,12 +46,14 @@ export function liveBoard(guild, { metric = 'score', period = 'day', limit = 10 
         return row;
       }));
       last = next;
+      fillNames(guild, list);
     } else if (frame.type === 'activity' && frame.events?.length) {
       feedBox.hidden = false;
       for (const ev of frame.events) {
         feed.prepend(h('li', {}, memberLink(guild, ev.user_id), ` reached level ${ev.level} (${num(ev.xp)} XP)`));
       }
       while (feed.children.length > 20) feed.lastChild.remove();
+      fillNames(guild, feed);
     } else if (frame.type === 'error') {
       stamp.textContent = `live error: ${frame.error?.message || frame.error?.code}`;
     }

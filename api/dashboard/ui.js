@@ -3,6 +3,7 @@ import { h } from './dom.js';
 import { explain } from './api.js';
 import { hue } from './format.js';
 import { href } from './router.js';
+import { userLabel } from './names.js';
 
 export function pageHeader(title, subtitle, ...actions) {
   return h('header', { class: 'page-head' },
@@ -73,9 +74,10 @@ export function avatar(id) {
   return el;
 }
 
-/** A member link (members have no names in the API: the id is shown). */
+/** A member link: the name when known (the id stays visible, small), else the id.
+ * Call names.js `fillNames(guild, root)` after rendering to name the ones not cached yet. */
 export function memberLink(guild, userId) {
-  return h('a', { class: 'member', href: href(guild, 'member', userId) }, avatar(userId), h('span', { class: 'mono' }, String(userId)));
+  return h('a', { class: 'member', href: href(guild, 'member', userId), 'data-user': String(userId) }, avatar(userId), userLabel(guild, userId));
 }
 
 /** columns: [{label, cell: row => Node|string, class}] */

@@ -196,6 +196,9 @@ pub struct ApiContext {
     /// The admin plane (settings, automod rules, warnings, logs); None answers those routes
     /// 503 `admin_unavailable`.
     pub admin: Option<guildflow_admin::AdminPlane>,
+    /// Guild state for names (`/names`, `/api/guilds`) when authentication is off (with it,
+    /// its own directory serves).
+    pub directory: Option<crate::PermissionDirectory>,
 }
 
 impl ApiContext {
@@ -211,6 +214,7 @@ impl ApiContext {
             sql: None,
             auth: None,
             admin: None,
+            directory: None,
         }
     }
 
@@ -260,6 +264,12 @@ impl ApiContext {
     /// `Arc<GuildSql>` shared with other users.
     pub fn with_sql(mut self, sql: impl Into<Arc<GuildSql>>) -> Self {
         self.sql = Some(sql.into());
+        self
+    }
+
+    /// With the guild state the binary feeds (names of members and channels).
+    pub fn with_directory(mut self, directory: crate::PermissionDirectory) -> Self {
+        self.directory = Some(directory);
         self
     }
 

@@ -369,3 +369,66 @@ async fn without_an_admin_plane_the_routes_answer_503() {
     let (status, _) = call(&api, "GET", "/health", None).await;
     assert_ne!(status, 404);
 }
+
+#[tokio::test]
+async fn names_of_members_and_channels_come_from_the_guild_state() {
+    let frame: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shards/tests/payloads/guild_create.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let d = frame["d"].to_string();
+    let guild = frame["d"]["id"].as_str().unwrap().to_owned();
+    let body = guildflow_shards::decode::decode_dispatch("GUILD_CREATE", &d)
+        .unwrap()
+        .unwrap();
+    let directory = guildflow_api::PermissionDirectory::new();
+    directory.observe(&guildflow_model::Event {
+        at: 0,
+        shard: 0,
+        seq: 1,
+        body,
+    });
+    let api = routes(
+        ApiContext::new(common::dataflow().state())
+            .with_directory(directory)
+            .without_client_limits(),
+    );
+    let channel = frame["d"]["channels"][0]["id"].as_str().unwrap().to_owned();
+    let channel_name = frame["d"]["channels"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, v) = call(
+        &api,
+        "GET",
+        &format!("/api/guilds/{guild}/names?users=80351110224678912,1009876543210987654,42&channels={channel}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["users"]["80351110224678912"], "NOT API SUPPORT");
+    assert_eq!(v["users"]["1009876543210987654"], "guildflow");
+    assert!(v["users"].get("42").is_none());
+    assert_eq!(v["channels"][&channel], channel_name);
+    let (status, v) = call(
+        &api,
+        "GET",
+        &format!("/api/guilds/{guild}/names?users=x"),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&v)), (400, "invalid_id"));
+    let many: Vec<String> = (1..=501).map(|i| i.to_string()).collect();
+    let (status, v) = call(
+        &api,
+        "GET",
+        &format!("/api/guilds/{guild}/names?users={}", many.join(",")),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&v)), (400, "invalid_parameter"));
+}

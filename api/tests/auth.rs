@@ -604,6 +604,7 @@ async fn a_role_change_revokes_access_and_closes_the_websocket() {
             bot: false,
             roles: Box::new([]),
             joined_at: None,
+            name: None,
         }),
     });
     assert_eq!(get().reply(&w.api).await.status(), 403);

@@ -318,6 +318,7 @@ fn member(guild: usize, user: usize) -> MemberInfo {
         bot: is_bot(user),
         roles: Box::new([]),
         joined_at: None,
+        name: None,
     }
 }
 

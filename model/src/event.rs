@@ -301,6 +301,9 @@ pub struct MemberInfo {
     pub roles: Box<[RoleId]>,
     /// `joined_at` as Unix milliseconds, when present and parseable.
     pub joined_at: Option<i64>,
+    /// The name Discord shows: guild nickname, else display name, else username.
+    #[serde(default)]
+    pub name: Option<Box<str>>,
 }
 
 /// Kind of channel, reduced to what statistics distinguish.

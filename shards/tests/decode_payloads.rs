@@ -431,6 +431,7 @@ fn guild_members_add_update_remove() {
             bot: false,
             roles: Box::default(),
             joined_at: Some(NELLY_JOINED_MS),
+            name: Some("NOT API SUPPORT".into()),
         })
     );
     assert_eq!(
@@ -441,6 +442,7 @@ fn guild_members_add_update_remove() {
             bot: true,
             roles: vec![ROLE_BOYZ, ROLE_ADMINS].into(),
             joined_at: Some(BOT_UPDATED_JOINED_MS),
+            name: Some("Flow".into()),
         })
     );
     assert_eq!(
@@ -518,6 +520,7 @@ fn guild_create_with_the_gateway_extra_fields() {
                 bot: false,
                 roles: vec![ROLE_BOYZ].into(),
                 joined_at: Some(NELLY_JOINED_MS),
+                name: Some("NOT API SUPPORT".into()),
             },
             MemberInfo {
                 guild: GUILD,
@@ -525,6 +528,7 @@ fn guild_create_with_the_gateway_extra_fields() {
                 bot: true,
                 roles: vec![ROLE_BOT].into(),
                 joined_at: Some(BOT_JOINED_MS),
+                name: Some("guildflow".into()),
             },
         ],
         voice_states: vec![

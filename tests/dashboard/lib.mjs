@@ -78,6 +78,8 @@ const EXPECTED = [
   { path: /^\/api\/guilds$/, status: [400, 404] },              // route not there yet (400: auth guard reads "" as an id)
   // admin routes not on this build (404/501), or no admin plane in this process (503 admin_unavailable: replay)
   { path: /^\/api\/guilds\/\d+\/(settings|automod\/.*|warnings.*|moderation\/logs|audit\/logs)$/, status: [404, 501, 503] },
+  // display names: a build without the route (the dashboard then shows ids)
+  { path: /^\/api\/guilds\/\d+\/names$/, status: [404, 405, 501] },
 ];
 
 /** A page that records console errors, page errors and unexpected failed requests. */

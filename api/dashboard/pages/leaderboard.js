@@ -4,8 +4,10 @@ import { get, guildPath, request } from '../api.js';
 import { pageHeader, table, memberLink, emptyState, errorPanel, skeleton, tabs } from '../ui.js';
 import { METRICS, LIVE_PERIODS, WINDOW_PERIODS, metricValue, num, metricName, periodName } from '../format.js';
 import { href, navigate } from '../router.js';
+import { loadNames, userName, fillNames } from '../names.js';
 
 const PER_PAGE = 25;
+const NAME_SCAN = 5000; // search: names are fetched for the board's first places only (500 per request)
 const isWindow = p => !LIVE_PERIODS.some(([v]) => v === p);
 
 export async function render(ctx) {
@@ -56,6 +58,7 @@ export async function render(ctx) {
           page > 1 ? h('a', { class: 'btn btn-small', href: href(guild, 'leaderboard', null, { metric, period, page: page - 1 }), rel: 'prev' }, '← Previous') : null,
           h('span', { class: 'small' }, `Page ${page} of ${pages}`),
           page < pages ? h('a', { class: 'btn btn-small', href: href(guild, 'leaderboard', null, { metric, period, page: page + 1 }), rel: 'next', 'data-testid': 'lb-next' }, 'Next →') : null)));
+    fillNames(guild, box);
     if (highlight) box.querySelector('tr.highlight')?.scrollIntoView({ block: 'center' });
   } catch (err) {
     if (err.name === 'AbortError') return undefined;
@@ -64,18 +67,22 @@ export async function render(ctx) {
   return undefined;
 }
 
-/** Finds members by (part of) their id on the whole board and links to their page of it. */
+/** Finds members by (part of) their id or known name on the whole board and links to their page of it. */
 function searchBox(guild, metric, period) {
   const out = h('div', { class: 'panel', 'aria-live': 'polite', 'data-testid': 'lb-search-results' });
-  const input = h('input', { name: 'q', inputmode: 'numeric', autocomplete: 'off', placeholder: 'member id (or part of it)', 'data-testid': 'lb-search' });
+  const input = h('input', { name: 'q', autocomplete: 'off', placeholder: 'name or id (or part of it)', 'data-testid': 'lb-search' });
   const form = h('form', { class: 'inline-form', role: 'search', onsubmit: async e => {
     e.preventDefault();
     const q = input.value.trim();
-    if (!/^[0-9]+$/.test(q)) { mount(out, h('p', { class: 'muted' }, 'Members are identified by their Discord id (digits); names are not in the API yet.')); return; }
+    if (!q) { mount(out, h('p', { class: 'muted' }, 'Type a member’s name or Discord id (or part of either).')); return; }
     mount(out, skeleton('row', 2));
     try {
       const { rows, partial } = await wholeBoard(guild, metric, period);
-      const hits = rows.filter(r => r.user_id.includes(q)).slice(0, 20);
+      // Names of the board's first NAME_SCAN members (batched, cached; ids only if the route fails).
+      await loadNames(guild, { users: rows.slice(0, NAME_SCAN).map(r => r.user_id) });
+      const needle = q.toLowerCase();
+      const digits = /^[0-9]+$/.test(q);
+      const hits = rows.filter(r => (digits && r.user_id.includes(q)) || (userName(guild, r.user_id) || '').toLowerCase().includes(needle)).slice(0, 20);
       mount(out, hits.length
         ? table([
           { label: '#', cell: r => h('span', { class: `rank rank-${r.rank}` }, String(r.rank)) },
@@ -83,7 +90,8 @@ function searchBox(guild, metric, period) {
           { label: metricName(metric), class: 'num', cell: r => metricValue(metric, r.value) },
           { label: '', cell: r => h('a', { href: href(guild, 'leaderboard', null, { metric, period, page: Math.ceil(r.rank / PER_PAGE), user: r.user_id }) }, `Show on page ${Math.ceil(r.rank / PER_PAGE)}`) },
         ], hits, { caption: 'Search results' })
-        : emptyState('Not ranked', `No member whose id contains ${q} is on this board${partial ? ' (searched its first 500 places)' : ''}. Members with a value of 0 are not listed.`));
+        : emptyState('Not ranked', `No member whose ${digits ? 'id or name' : 'name'} contains “${q}” is on this board${partial ? ' (searched its first 500 places)' : rows.length > NAME_SCAN && !digits ? ` (names searched in its first ${NAME_SCAN} places)` : ''}. Members with a value of 0 are not listed.`));
+      fillNames(guild, out);
     } catch (err) { mount(out, errorPanel(err)); }
   } },
   field('Find a member', input), h('button', { class: 'btn btn-primary', type: 'submit' }, 'Find rank'));

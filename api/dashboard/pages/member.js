@@ -6,6 +6,7 @@ import { columnChart, barList, ring } from '../charts.js';
 import { num, short, duration, durationAxis, dateTime, shortDate, METRICS, LIVE_PERIODS, metricValue } from '../format.js';
 import { href, navigate } from '../router.js';
 import { detectCurve, progress } from '../levels.js';
+import { channelLabel, userLabel, fillNames } from '../names.js';
 
 export async function render(ctx) {
   return ctx.arg ? renderMember(ctx) : renderLookup(ctx);
@@ -16,7 +17,7 @@ async function renderLookup({ guild, view, signal }) {
   const hint = h('p', { class: 'muted small' });
   const top = h('div', { class: 'panel' }, skeleton('row', 5));
   mount(view,
-    pageHeader('Members', 'Open a member’s statistics by Discord id (the API does not carry member names yet).'),
+    pageHeader('Members', 'Open a member’s statistics by Discord id, or pick one of the most active members below (find one by name on the leaderboard page).'),
     h('section', { class: 'card section' },
       h('form', { class: 'inline-form', role: 'search', onsubmit: e => {
         e.preventDefault();
@@ -30,6 +31,7 @@ async function renderLookup({ guild, view, signal }) {
     mount(top, data.entries.length
       ? h('ul', { class: 'guild-grid' }, data.entries.map(e => h('li', {}, h('div', { class: 'guild-card card' }, h('span', { class: `rank rank-${e.rank}` }, String(e.rank)), memberLink(guild, e.user_id), h('span', { class: 'muted small' }, num(e.value))))))
       : emptyState('Nobody yet', 'No counted activity in this server yet.'));
+    fillNames(guild, top);
   } catch (err) { if (err.name !== 'AbortError') mount(top, errorPanel(err)); }
 }
 
@@ -40,7 +42,7 @@ async function renderMember(ctx) {
   mount(view,
     h('header', { class: 'page-head' },
       h('div', { class: 'member-head' }, avatar(user),
-        h('div', {}, h('h1', { class: 'page-title mono', tabindex: '-1' }, user), h('p', { class: 'muted', 'data-testid': 'member-sub' }, 'Member statistics'))),
+        h('div', {}, h('h1', { class: 'page-title member-title', tabindex: '-1', 'data-testid': 'member-title' }, userLabel(guild, user)), h('p', { class: 'muted', 'data-testid': 'member-sub' }, 'Member statistics'))),
       h('div', { class: 'page-actions' }, h('a', { class: 'btn', href: href(guild, 'moderation', null, { user_id: user }) }, 'Moderation history'))),
     cards, body);
 
@@ -57,6 +59,7 @@ async function renderMember(ctx) {
       ? emptyState('No activity counted for this member', 'They have sent no counted message, reaction or voice time in this server (or opted out).', h('a', { class: 'btn', href: href(guild, 'member') }, 'Find another member'))
       : errorPanel(err, () => renderMember(ctx)));
     body.replaceChildren();
+    fillNames(guild, view);
     return;
   }
   view.querySelector('[data-testid="member-sub"]').textContent = `Statistics as of ${dateTime(m.watermark)}`;
@@ -130,6 +133,7 @@ async function renderMember(ctx) {
     h('div', { class: 'grid grid-2' },
       h('section', { class: 'card section' }, h('h2', {}, 'Rank per metric'), ranks),
       h('section', { class: 'card section' }, h('div', {}, h('h2', {}, 'Favourite channels'), h('p', { class: 'muted small' }, 'Messages, all time')),
-        m.top_channels.length ? barList(m.top_channels.map(c => ({ label: h('span', { class: 'mono' }, `# ${c.channel_id}`), value: c.messages, display: num(c.messages) })), { tone: 'c1', testid: 'm-channels' }) : emptyState('No messages yet', null))),
+        m.top_channels.length ? barList(m.top_channels.map(c => ({ label: channelLabel(guild, c.channel_id), value: c.messages, display: num(c.messages) })), { tone: 'c1', testid: 'm-channels' }) : emptyState('No messages yet', null))),
     h('section', { class: 'card section' }, h('h2', {}, 'Totals per period'), periods));
+  fillNames(guild, view); // one request: the title and the favourite channels
 }

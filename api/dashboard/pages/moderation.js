@@ -5,6 +5,7 @@ import { pageHeader, skeleton, errorPanel, emptyState, unavailablePanel, table, 
 import { dateTime, duration } from '../format.js';
 import { onFrame } from '../live.js';
 import { href, navigate } from '../router.js';
+import { userLabel, fillNames } from '../names.js';
 
 const toRfc3339 = v => (v ? new Date(v).toISOString() : '');
 
@@ -44,13 +45,14 @@ function logs({ guild, query }, body) {
     { label: 'When', cell: e => h('span', { class: 'small' }, dateTime(e.at)) },
     { label: 'Member', cell: e => (e.user_id ? memberLink(guild, e.user_id) : '—') },
     { label: 'Action', cell: e => h('span', { class: 'chip accent' }, String(e.action).replace(/_/g, ' '), e.seconds ? ` ${duration(e.seconds)}` : '') },
-    { label: 'By', cell: e => (e.source === 'automod' ? h('span', {}, 'automod', e.rule_name ? h('span', { class: 'muted small' }, ` · ${e.rule_name}`) : '') : h('span', { class: 'mono small' }, e.moderator_id || 'manual')) },
+    { label: 'By', cell: e => (e.source === 'automod' ? h('span', {}, 'automod', e.rule_name ? h('span', { class: 'muted small' }, ` · ${e.rule_name}`) : '') : (e.moderator_id ? h('span', { class: 'small' }, userLabel(guild, e.moderator_id)) : h('span', { class: 'small' }, 'manual'))) },
     { label: 'Evidence / reason', class: 'wrap', cell: e => (e.evidence ? h('span', {}, e.evidence.detail || '', e.evidence.matched ? h('span', { class: 'muted' }, ` “${e.evidence.matched}”`) : '', e.evidence.content_excerpt ? h('div', { class: 'muted small mono' }, e.evidence.content_excerpt) : '') : e.reason || '—') },
     { label: 'Status', cell: e => h('span', { class: `chip ${e.status === 'done' ? 'ok' : e.status === 'failed' ? 'bad' : ''}`, title: e.error || (e.attempts ? `${e.attempts} attempt(s)` : '') }, e.status || '—', e.error ? ` · ${e.error}` : '') },
   ];
   const draw = () => {
     mount(rowsBox, entries.length ? table(columns, entries, { caption: 'Moderation log', testid: 'modlog-table' }) : emptyState('No moderation action', 'Nothing matches these filters yet. Automod actions appear here as they happen.'));
     mount(more, cursor ? h('button', { type: 'button', class: 'btn', onclick: () => load(true) }, 'Load more') : null);
+    fillNames(guild, rowsBox);
   };
   const load = async append => {
     if (!append) { entries = []; cursor = null; mount(rowsBox, skeleton('row', 5)); }
@@ -93,13 +95,14 @@ function warnings({ guild, query }, body) {
       { label: 'When', cell: w => h('span', { class: 'small' }, dateTime(w.created_at)) },
       { label: 'Member', cell: w => memberLink(guild, w.user_id) },
       { label: 'Reason', class: 'wrap', cell: w => w.reason },
-      { label: 'By', cell: w => h('span', { class: 'mono small' }, w.moderator_id || 'automod') },
+      { label: 'By', cell: w => (w.moderator_id ? h('span', { class: 'small' }, userLabel(guild, w.moderator_id)) : h('span', { class: 'small' }, 'automod')) },
       { label: '', cell: w => h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: async () => {
         if (!confirm('Remove this warning?')) return;
         try { await del(`${base}/${encodeURIComponent(w.id)}`); items = items.filter(x => x !== w); draw(); toast('Warning removed', 'ok'); } catch (err) { toast(explain(err), 'error'); }
       } }, 'Remove') },
     ], items, { caption: 'Warnings' }) : emptyState('No warning', 'Warnings given by moderators or automod appear here.'));
     mount(more, cursor ? h('button', { type: 'button', class: 'btn', onclick: () => load(true) }, 'Load more') : null);
+    fillNames(guild, list);
   };
   const load = async append => {
     if (!append) { items = []; cursor = null; mount(list, skeleton('row', 4)); }

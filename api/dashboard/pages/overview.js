@@ -8,6 +8,7 @@ import { num, short, duration, durationAxis, pct, dateTime, shortDate } from '..
 import { guildName } from '../session.js';
 import { replaceQuery } from '../router.js';
 import { icon } from '../icons.js';
+import { channelLabel, fillNames } from '../names.js';
 
 export async function render(ctx) {
   const { guild, view, signal } = ctx;
@@ -100,7 +101,8 @@ export async function render(ctx) {
   const tc = stats.top_channels || [];
   channels.querySelectorAll('.skel').forEach(x => x.remove());
   channels.append(tc.length
-    ? barList(tc.map(c => ({ label: h('span', { class: 'mono', title: 'Channel names are not in the API yet' }, `# ${c.channel_id}`), value: c.messages, display: num(c.messages) })), { tone: 'c2', testid: 'top-channels' })
+    ? barList(tc.map(c => ({ label: channelLabel(guild, c.channel_id), value: c.messages, display: num(c.messages) })), { tone: 'c2', testid: 'top-channels' })
     : emptyState('No messages this month', null));
+  fillNames(guild, channels);
   return board.destroy;
 }

@@ -20,6 +20,9 @@ struct GuildAccess {
     roles: HashMap<u64, u64>,
     /// Member → role ids (without `@everyone`, which every member holds).
     members: HashMap<u64, Box<[u64]>>,
+    /// Names to show: members (nickname, display name or username) and channels.
+    member_names: HashMap<u64, Box<str>>,
+    channel_names: HashMap<u64, Box<str>>,
 }
 
 impl GuildAccess {
@@ -32,6 +35,16 @@ impl GuildAccess {
                 .members
                 .iter()
                 .map(|m| (m.user.0, role_ids(m)))
+                .collect(),
+            member_names: info
+                .members
+                .iter()
+                .filter_map(|m| Some((m.user.0, m.name.clone()?)))
+                .collect(),
+            channel_names: info
+                .channels
+                .iter()
+                .filter_map(|c| Some((c.id.0, c.name.clone()?)))
                 .collect(),
         }
     }
@@ -103,11 +116,22 @@ impl PermissionDirectory {
             EventBody::MemberAdd(member) | EventBody::MemberUpdate(member) => {
                 if let Some(g) = self.write().guilds.get_mut(&member.guild.0) {
                     g.members.insert(member.user.0, role_ids(member));
+                    if let Some(name) = &member.name {
+                        g.member_names.insert(member.user.0, name.clone());
+                    }
                 }
             }
             EventBody::MemberRemove { guild, user } => {
                 if let Some(g) = self.write().guilds.get_mut(&guild.0) {
                     g.members.remove(&user.0);
+                }
+            }
+            EventBody::ChannelCreate(channel) | EventBody::ChannelUpdate(channel) => {
+                let (Some(guild), Some(name)) = (channel.guild, &channel.name) else {
+                    return;
+                };
+                if let Some(g) = self.write().guilds.get_mut(&guild.0) {
+                    g.channel_names.insert(channel.id.0, name.clone());
                 }
             }
             EventBody::RoleCreate { guild, role } | EventBody::RoleUpdate { guild, role } => {
@@ -130,6 +154,9 @@ impl PermissionDirectory {
             Some(known) if info.members.is_empty() => {
                 known.name = fresh.name;
                 known.owner = fresh.owner;
+                if !fresh.channel_names.is_empty() {
+                    known.channel_names = fresh.channel_names;
+                }
                 known.roles = fresh.roles;
             }
             _ => {
@@ -142,6 +169,30 @@ impl PermissionDirectory {
         if let Some(g) = self.write().guilds.get_mut(&guild) {
             g.roles.insert(role.id.0, role.permissions);
         }
+    }
+
+    /// The names of `users` and `channels` of `guild` that are known (members seen in a
+    /// member list or a member event, channels in GUILD_CREATE or a channel event); a member
+    /// who left keeps their name, so past leaderboards stay readable.
+    pub fn names(
+        &self,
+        guild: u64,
+        users: &[u64],
+        channels: &[u64],
+    ) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+        let inner = self.read();
+        let Some(g) = inner.guilds.get(&guild) else {
+            return (Vec::new(), Vec::new());
+        };
+        let pick = |map: &HashMap<u64, Box<str>>, ids: &[u64]| {
+            ids.iter()
+                .filter_map(|id| map.get(id).map(|n| (*id, n.to_string())))
+                .collect()
+        };
+        (
+            pick(&g.member_names, users),
+            pick(&g.channel_names, channels),
+        )
     }
 
     /// The guild's name, when its GUILD_CREATE was seen.
@@ -219,6 +270,7 @@ mod tests {
             bot: false,
             roles: roles.iter().map(|r| RoleId(*r)).collect(),
             joined_at: None,
+            name: None,
         }
     }
 

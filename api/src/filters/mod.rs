@@ -23,12 +23,13 @@ use warp::Filter;
 /// Every route of the tree as (method, path template), in the OpenAPI document's spelling.
 /// `tests/openapi.rs` checks that the document describes exactly these and that each answers
 /// its method.
-pub const ROUTES: [(&str, &str); 30] = [
+pub const ROUTES: [(&str, &str); 31] = [
     ("GET", "/api/guilds/{guild}/leaderboard"),
     ("GET", "/api/guilds/{guild}/members/{user}/stats"),
     ("GET", "/api/guilds/{guild}/stats"),
     ("POST", "/api/guilds/{guild}/sql"),
     ("GET", "/api/guilds/{guild}/live"),
+    ("GET", "/api/guilds/{guild}/names"),
     ("GET", "/api/guilds"),
     ("GET", "/api/guilds/{guild}/settings"),
     ("PATCH", "/api/guilds/{guild}/settings"),
@@ -116,6 +117,18 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
             crate::live::upgrade(shared, guild, ws, &headers)
         });
 
+    let names = warp::get()
+        .and(guild)
+        .and(warp::path("names"))
+        .and(warp::path::end())
+        .and(query_pairs())
+        .and(with_shared(&shared))
+        .map(
+            |guild: String, params: Vec<(String, String)>, shared: Arc<Shared>| {
+                handlers::names::names(&shared, &guild, &params)
+            },
+        );
+
     let health = warp::get()
         .and(warp::path("health"))
         .and(warp::path::end())
@@ -159,6 +172,8 @@ pub(crate) fn build(shared: Arc<Shared>) -> BoxedFilter<(Response,)> {
                 .or(guild_stats)
                 .unify()
                 .or(live)
+                .unify()
+                .or(names)
                 .unify()
                 .or(health)
                 .unify()

@@ -586,9 +586,10 @@ pub(crate) fn guilds(shared: &Shared, headers: &HeaderMap) -> Response {
         .map(|id| {
             let name = shared
                 .ctx
-                .auth
+                .directory
                 .as_ref()
-                .and_then(|auth| auth.directory.name(id));
+                .or_else(|| shared.ctx.auth.as_ref().map(|a| &a.directory))
+                .and_then(|directory| directory.name(id));
             let members = published
                 .has_guild(id)
                 .then(|| published.guild_stats(id).member_count)

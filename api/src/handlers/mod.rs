@@ -10,6 +10,7 @@ pub mod leaderboard;
 mod leaderboard_window;
 pub mod member;
 pub mod metrics;
+pub(crate) mod names;
 pub mod openapi;
 pub mod sql;
 

@@ -302,11 +302,26 @@ impl WireVoiceState {
 struct WireMember<'a> {
     #[serde(default)]
     guild_id: Option<GuildId>,
-    user: WireUser,
+    #[serde(borrow)]
+    user: WireNamedUser<'a>,
     #[serde(default)]
     roles: Vec<RoleId>,
     #[serde(borrow, default)]
     joined_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    nick: Option<Cow<'a, str>>,
+}
+
+/// A member's user, with the names a dashboard shows (messages' authors skip them).
+#[derive(Deserialize)]
+struct WireNamedUser<'a> {
+    id: UserId,
+    #[serde(default)]
+    bot: bool,
+    #[serde(borrow, default)]
+    username: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    global_name: Option<Cow<'a, str>>,
 }
 
 impl WireMember<'_> {
@@ -315,12 +330,19 @@ impl WireMember<'_> {
             .guild_id
             .or(guild)
             .ok_or_else(|| de::Error::missing_field("guild_id"))?;
+        // What Discord shows: the guild nickname, else the display name, else the username.
+        let name = [self.nick, self.user.global_name, self.user.username]
+            .into_iter()
+            .flatten()
+            .find(|n| !n.is_empty())
+            .map(|n| Box::from(&*n));
         Ok(MemberInfo {
             guild,
             user: self.user.id,
             bot: self.user.bot,
             roles: self.roles.into_boxed_slice(),
             joined_at: self.joined_at.as_deref().and_then(parse_rfc3339_ms),
+            name,
         })
     }
 }
