@@ -70,6 +70,9 @@ fn role_ids(member: &MemberInfo) -> Box<[u64]> {
     member.roles.iter().map(|r| r.0).collect()
 }
 
+/// (id, name) pairs.
+pub type Names = Vec<(u64, String)>;
+
 #[derive(Debug, Default)]
 struct Inner {
     guilds: HashMap<u64, GuildAccess>,
@@ -174,12 +177,7 @@ impl PermissionDirectory {
     /// The names of `users` and `channels` of `guild` that are known (members seen in a
     /// member list or a member event, channels in GUILD_CREATE or a channel event); a member
     /// who left keeps their name, so past leaderboards stay readable.
-    pub fn names(
-        &self,
-        guild: u64,
-        users: &[u64],
-        channels: &[u64],
-    ) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+    pub fn names(&self, guild: u64, users: &[u64], channels: &[u64]) -> (Names, Names) {
         let inner = self.read();
         let Some(g) = inner.guilds.get(&guild) else {
             return (Vec::new(), Vec::new());
