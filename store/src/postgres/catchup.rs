@@ -68,10 +68,12 @@ where
         }
         // A cached tail that starts after `from` may just be stale: read again.
         if self.tail.front().is_none_or(|(lsn, _)| *lsn > from) {
+            // A panic elsewhere while holding the lock leaves the log's files as they were
+            // (the store reads them the same way); catching up must go on.
             let mut wal = self
                 .wal
                 .lock()
-                .map_err(|_| "the write-ahead log lock is poisoned".to_owned())?;
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.tail = wal.read_from(from).map_err(|e| e.to_string())?.into();
         }
         let mut chunk = CatchUpChunk {
