@@ -5,7 +5,7 @@
 
 use crate::moderation::Admission;
 use crate::plane::AdminPlane;
-use crate::records::{now_ms, ActionStatus, ModerationEntry};
+use crate::records::{now_ms, ActionStatus};
 use guildflow_dataflow::automod::{ActionKind, AutomodAction};
 use guildflow_dataflow::state::LevelUp;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -327,9 +327,4 @@ async fn reward(plane: &AdminPlane, http: &Client, level_up: &LevelUp) {
     let _ =
         tokio::task::spawn_blocking(move || plane.audit_reward(&level_up, role, error.as_deref()))
             .await;
-}
-
-/// Whether an entry is final (for listeners that only want outcomes).
-pub fn is_final(entry: &ModerationEntry) -> bool {
-    entry.status != ActionStatus::Pending
 }

@@ -26,7 +26,7 @@ mod settings;
 pub use control::DataflowControl;
 pub use erase::{EraseRequest, ERASE_TIMEOUT};
 pub use error::AdminError;
-pub use executor::{is_final, ActionExecutor, ExecutorConfig, ExecutorStats};
+pub use executor::{ActionExecutor, ExecutorConfig, ExecutorStats};
 pub use journal::{Change, FileJournal, Journal};
 pub use moderation::{action_name, Admission, ModerationFilter, MAX_REASON_CHARS};
 pub use plane::{AdminPlane, ModerationListener, PipelineControl, SettingsView};
