@@ -116,9 +116,21 @@ impl AdminPlane {
             .unwrap_or_default()
     }
 
-    /// Replaces a guild's automod configuration with `next` after validating it.
-    fn save_automod(&self, note: AuditNote, next: AutomodConfig) -> Result<(), AdminError> {
-        let guild = note.guild;
+    /// The one way automod configurations change: under a lock held from the read to the
+    /// commit (concurrent edits never overwrite each other), `edit` changes a copy and says
+    /// what to audit; the result is validated as a whole, journaled, audited and applied.
+    fn edit_automod<T>(
+        &self,
+        guild: u64,
+        edit: impl FnOnce(&mut AutomodConfig) -> Result<(AuditNote, T), AdminError>,
+    ) -> Result<T, AdminError> {
+        let _serial = self
+            .inner
+            .automod_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = self.automod(guild);
+        let (note, out) = edit(&mut next)?;
         next.validate().map_err(|e| invalid(e.to_string()))?;
         let mut names: Vec<&str> = next.rules.iter().map(|r| r.name.as_str()).collect();
         names.sort_unstable();
@@ -135,7 +147,8 @@ impl AdminPlane {
             },
         )?;
         self.audit(&mut state, note)?;
-        control.configure_automod(guild, effective_automod(state.guild(guild)))
+        control.configure_automod(guild, effective_automod(state.guild(guild)))?;
+        Ok(out)
     }
 
     /// Adds a rule (body: a rule without `id`); returns it with its id.
@@ -145,33 +158,26 @@ impl AdminPlane {
         actor: Option<u64>,
         body: Value,
     ) -> Result<AutomodRule, AdminError> {
-        let _serial = self
-            .inner
-            .automod_writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // A preset carries id 0 ("not assigned yet"): it posts as it is.
         match body.get("id") {
             None => {}
             Some(id) if id.as_u64() == Some(0) => {}
             Some(_) => return Err(invalid("`id` is assigned by the server")),
         }
-        let id = self.state().id();
-        let rule = rule_from(body, id)?;
-        let mut next = self.automod(guild);
-        next.rules.push(rule.clone());
-        self.save_automod(
-            AuditNote::new(
+        self.edit_automod(guild, |config| {
+            let id = self.state().id();
+            let rule = rule_from(body, id)?;
+            config.rules.push(rule.clone());
+            let note = AuditNote::new(
                 guild,
                 actor,
                 "automod.rule.create",
                 format!("rule:{id}"),
                 Value::Null,
                 to_json(&rule),
-            ),
-            next,
-        )?;
-        Ok(rule)
+            );
+            Ok((note, rule))
+        })
     }
 
     /// Changes the fields of rule `id` present in `patch` (a JSON object).
@@ -182,99 +188,79 @@ impl AdminPlane {
         id: u64,
         patch: Value,
     ) -> Result<AutomodRule, AdminError> {
-        let _serial = self
-            .inner
-            .automod_writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Value::Object(patch) = patch else {
             return Err(invalid("the patch must be a JSON object"));
         };
         if patch.contains_key("id") {
             return Err(invalid("`id` cannot be changed"));
         }
-        let mut next = self.automod(guild);
-        let slot = next
-            .rules
-            .iter_mut()
-            .find(|r| r.id == id)
-            .ok_or(AdminError::NotFound { what: "rule" })?;
-        let before = to_json(&*slot);
-        let mut merged: Map<String, Value> = match before.clone() {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        merged.extend(patch);
-        let rule = rule_from(Value::Object(merged), id)?;
-        *slot = rule.clone();
-        self.save_automod(
-            AuditNote::new(
+        self.edit_automod(guild, |config| {
+            let slot = config
+                .rules
+                .iter_mut()
+                .find(|r| r.id == id)
+                .ok_or(AdminError::NotFound { what: "rule" })?;
+            let before = to_json(&*slot);
+            let mut merged: Map<String, Value> = match before.clone() {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            merged.extend(patch);
+            let rule = rule_from(Value::Object(merged), id)?;
+            *slot = rule.clone();
+            let note = AuditNote::new(
                 guild,
                 actor,
                 "automod.rule.update",
                 format!("rule:{id}"),
                 before,
                 to_json(&rule),
-            ),
-            next,
-        )?;
-        Ok(rule)
+            );
+            Ok((note, rule))
+        })
     }
 
     /// Deletes rule `id`.
     pub fn delete_rule(&self, guild: u64, actor: Option<u64>, id: u64) -> Result<(), AdminError> {
-        let _serial = self
-            .inner
-            .automod_writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = self.automod(guild);
-        let at = next
-            .rules
-            .iter()
-            .position(|r| r.id == id)
-            .ok_or(AdminError::NotFound { what: "rule" })?;
-        let removed = next.rules.remove(at);
-        self.save_automod(
-            AuditNote::new(
+        self.edit_automod(guild, |config| {
+            let at = config
+                .rules
+                .iter()
+                .position(|r| r.id == id)
+                .ok_or(AdminError::NotFound { what: "rule" })?;
+            let removed = config.rules.remove(at);
+            let note = AuditNote::new(
                 guild,
                 actor,
                 "automod.rule.delete",
                 format!("rule:{id}"),
                 to_json(&removed),
                 Value::Null,
-            ),
-            next,
-        )
+            );
+            Ok((note, ()))
+        })
     }
 
-    /// Replaces the warning escalation steps.
+    /// Replaces the warning escalation steps; returns the configuration.
     pub fn set_escalation(
         &self,
         guild: u64,
         actor: Option<u64>,
         steps: Vec<EscalationStep>,
     ) -> Result<AutomodConfig, AdminError> {
-        let _serial = self
-            .inner
-            .automod_writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = self.automod(guild);
-        let before = to_json(&next.escalation);
-        next.escalation = steps;
-        let after = to_json(&next.escalation);
-        self.save_automod(
-            AuditNote::new(
+        self.edit_automod(guild, |config| {
+            let before = to_json(&config.escalation);
+            config.escalation = steps;
+            let note = AuditNote::new(
                 guild,
                 actor,
                 "automod.escalation.update",
                 "escalation".into(),
                 before,
-                after,
-            ),
-            next,
-        )?;
+                to_json(&config.escalation),
+            );
+            Ok((note, ()))
+        })?;
         Ok(self.automod(guild))
     }
 }

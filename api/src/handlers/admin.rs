@@ -51,11 +51,11 @@ impl Op {
             ["settings"] => Op::Settings,
             ["automod", "rules"] => Op::Rules,
             ["automod", "rules", "test"] => Op::RuleTest,
-            ["automod", "rules", raw] => number(raw).map_or(Op::BadId("rule"), Op::Rule),
+            ["automod", "rules", raw] => id("rule", raw, Op::Rule),
             ["automod", "escalation"] => Op::Escalation,
             ["automod", "presets"] => Op::Presets,
             ["warnings"] => Op::Warnings,
-            ["warnings", raw] => number(raw).map_or(Op::BadId("warning"), Op::Warning),
+            ["warnings", raw] => id("warning", raw, Op::Warning),
             ["moderation", "logs"] => Op::ModerationLogs,
             ["audit", "logs"] => Op::AuditLogs,
             ["members", raw, "opt-out"] => id("user", raw, Op::OptOut),
@@ -80,15 +80,6 @@ impl Op {
             }
         }
     }
-}
-
-/// A canonical positive decimal (no sign, no leading zero), as ids are written.
-fn number(raw: &str) -> Option<u64> {
-    let canonical = !raw.is_empty()
-        && raw.len() <= 20
-        && raw.bytes().all(|b| b.is_ascii_digit())
-        && !raw.starts_with('0');
-    raw.parse().ok().filter(|_| canonical)
 }
 
 /// A request to an admin route.
