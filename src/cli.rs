@@ -67,6 +67,10 @@ pub struct StoreArgs {
     /// Days of raw events kept in Parquet (0 keeps them forever); aggregates stay.
     #[arg(long, default_value_t = 30)]
     pub retention_days: u32,
+    /// Seconds between snapshots of the views (a restart replays only the events after the
+    /// latest; one is also written at a clean stop); 0: only at a clean stop.
+    #[arg(long, default_value_t = 300)]
+    pub snapshot_every: u64,
 }
 
 #[derive(Debug, Args)]

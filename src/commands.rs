@@ -403,12 +403,32 @@ fn api_context(state: StatsState, store: Option<&DurableStore>) -> anyhow::Resul
     Ok(ctx)
 }
 
-/// Feeds every stored event to `sink` (the views restart where they stopped).
-fn rebuild<S: EventSink>(store: &mut DurableStore, sink: &mut S) -> anyhow::Result<()> {
+/// Restores the latest snapshot and feeds every event stored after it to `sink` (every
+/// stored event without one): the views restart where they stopped.
+fn rebuild(store: &mut DurableStore, sink: &mut DataflowSink) -> anyhow::Result<()> {
     let started = Instant::now();
-    let report = tokio::task::block_in_place(|| store.rebuild(|event| sink.accept(event)))?;
+    let mut restored_in = None;
+    let report = tokio::task::block_in_place(|| {
+        // The store calls `restore` once, before any `deliver`.
+        let shared = std::cell::RefCell::new(&mut *sink);
+        store.rebuild(
+            |payload| {
+                let at = Instant::now();
+                let restored = shared.borrow_mut().restore(payload);
+                restored_in = Some(at.elapsed());
+                restored
+            },
+            |event| shared.borrow_mut().accept(event),
+        )
+    })?;
     sink.flush();
-    if report.parquet_rows + report.log_records > 0 {
+    if let (Some(next_lsn), Some(took)) = (report.snapshot, restored_in) {
+        eprintln!(
+            "restored the views from the snapshot of the first {next_lsn} log records in {:.2}s",
+            took.as_secs_f64()
+        );
+    }
+    if report.parquet_rows + report.log_records > 0 || report.snapshot.is_some() {
         eprintln!(
             "rebuilt the views from {} stored rows and {} log records in {:.2}s",
             report.parquet_rows,
@@ -572,6 +592,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             postgres: None,
             migrate: false,
             retention_days: 30,
+            snapshot_every: 300,
         },
     )
     .await?;
@@ -790,6 +811,20 @@ impl ReplaySink {
             store.checkpoint(false)?;
         }
         self.inner.flush();
+        if let Some(store) = self.store.as_mut() {
+            pipeline::save_snapshot(store, &mut self.inner, false);
+        }
+        Ok(())
+    }
+
+    /// After the last frame: everything to Parquet, and a snapshot, so the next start replays
+    /// nothing of this capture.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        self.flush()?;
+        if let Some(store) = self.store.as_mut() {
+            store.flush()?;
+            pipeline::save_snapshot(store, &mut self.inner, true);
+        }
         Ok(())
     }
 }
@@ -873,7 +908,7 @@ fn replay_blocking(
             }
         }
     }
-    sink.flush()?;
+    sink.finish()?;
     if tty {
         eprintln!();
     }

@@ -30,6 +30,8 @@ pub async fn open_store(data: &Path, args: &StoreArgs) -> anyhow::Result<Durable
         flush: FlushPolicy::default(),
         postgres: args.postgres.clone(),
         decode: Arc::new(move |frame| ingest.frame(frame, None)),
+        snapshot_every: (args.snapshot_every > 0)
+            .then(|| std::time::Duration::from_secs(args.snapshot_every)),
     };
     let data = data.to_owned();
     tokio::task::block_in_place(|| DurableStore::open(&data, config))
@@ -51,7 +53,7 @@ pub fn prepare_demo_dir(data: &Path) -> anyhow::Result<()> {
                 data.display()
             );
         }
-        for entry in ["wal", "events", "progress.json"] {
+        for entry in ["wal", "events", "snapshots", "progress.json"] {
             let path = data.join(entry);
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)

@@ -8,6 +8,7 @@ mod console;
 mod durable;
 mod pipeline;
 mod serving;
+mod snapshots;
 mod tokens;
 
 use clap::Parser;

@@ -26,6 +26,11 @@ pub trait EventSink: Send {
     fn accept(&mut self, event: Event);
     /// Hands buffered events on.
     fn flush(&mut self);
+    /// The payload of a snapshot of what the sink holds after every event accepted so far;
+    /// None when it keeps nothing worth one.
+    fn snapshot(&mut self) -> Option<anyhow::Result<Vec<u8>>> {
+        None
+    }
 }
 
 /// Batches events into the dataflow, and keeps the API's directory of who administers which
@@ -57,6 +62,25 @@ impl DataflowSink {
         self.dataflow.clone()
     }
 
+    /// Restores a snapshot's payload ([`crate::snapshots`]) into the dataflow, which must not
+    /// have been fed yet, and into the directory. `Ok(false)`: a payload of another format,
+    /// nothing changed.
+    pub fn restore(&mut self, payload: &[u8]) -> Result<bool, String> {
+        let mut guard = self.dataflow.lock();
+        let dataflow = guard
+            .as_mut()
+            .ok_or_else(|| "the dataflow was already taken".to_owned())?;
+        match crate::snapshots::restore(dataflow, payload)? {
+            Some(directory) => {
+                if let (Some(target), Some(saved)) = (&self.directory, directory) {
+                    target.import(saved);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// The dataflow (to finish it); the admin plane can no longer reach it.
     pub fn into_inner(mut self) -> anyhow::Result<Dataflow> {
         self.flush();
@@ -84,6 +108,36 @@ impl EventSink for DataflowSink {
                 dataflow.push(batch);
             }
         }
+    }
+
+    fn snapshot(&mut self) -> Option<anyhow::Result<Vec<u8>>> {
+        self.flush();
+        let directory = self.directory.as_ref().map(PermissionDirectory::export);
+        let mut guard = self.dataflow.lock();
+        let dataflow = guard.as_mut()?;
+        Some(crate::snapshots::capture(dataflow, directory))
+    }
+}
+
+/// Writes a snapshot of `sink`'s state with `store`'s (`force`: whether due or not). A
+/// failure is logged, not fatal: ingestion goes on, and the next start replays more rows.
+pub fn save_snapshot<S: EventSink>(store: &mut DurableStore, sink: &mut S, force: bool) {
+    if !(store.snapshot_due() || force && store.snapshots_enabled()) {
+        return;
+    }
+    let started = Instant::now();
+    let Some(payload) = sink.snapshot() else {
+        return;
+    };
+    match payload.and_then(|p| Ok((p.len(), store.save_snapshot(&p)?))) {
+        Ok((bytes, Some(next_lsn))) => tracing::info!(
+            next_lsn,
+            bytes,
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot of the views written"
+        ),
+        Ok((_, None)) => {}
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "snapshot of the views failed"),
     }
 }
 
@@ -161,7 +215,11 @@ pub async fn drain_live<S: EventSink>(
         }
         sink.flush();
         if let Some(store) = store.as_mut() {
-            tokio::task::block_in_place(|| store.checkpoint(false))?;
+            tokio::task::block_in_place(|| {
+                store.checkpoint(false)?;
+                save_snapshot(store, &mut sink, false);
+                anyhow::Ok(())
+            })?;
             report_lag(store, &metrics);
         }
         kinds.report(&metrics, started.elapsed());
@@ -170,7 +228,12 @@ pub async fn drain_live<S: EventSink>(
         writer.flush()?;
     }
     if let Some(store) = store.as_mut() {
-        tokio::task::block_in_place(|| store.flush())?;
+        tokio::task::block_in_place(|| {
+            store.flush()?;
+            // A clean stop restarts from here without replaying anything.
+            save_snapshot(store, &mut sink, true);
+            anyhow::Ok(())
+        })?;
     }
     Ok((sink, store))
 }

@@ -71,6 +71,11 @@ fn replaying_into_a_directory_that_holds_part_of_the_capture_counts_nothing_twic
         )),
         "{second}"
     );
+    // The first pass ended with a snapshot: the second starts from it, replaying nothing.
+    assert!(
+        second.contains("restored the views from the snapshot of the first "),
+        "{second}"
+    );
     replay(&[
         capture.as_os_str(),
         "--dump".as_ref(),
@@ -100,6 +105,32 @@ fn replaying_into_a_directory_that_holds_part_of_the_capture_counts_nothing_twic
     );
     assert_eq!(read_json(&dir.join("again.json")), once);
     assert!(data.join("events").join("manifest.json").exists());
+
+    // Damaged snapshots are skipped: the views are rebuilt from every stored row instead.
+    for entry in std::fs::read_dir(data.join("snapshots")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let fourth = replay(&[
+        capture.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--dump".as_ref(),
+        dir.join("rebuilt.json").as_os_str(),
+    ]);
+    assert!(!fourth.contains("restored the views"), "{fourth}");
+    assert!(fourth.contains("snapshot skipped"), "{fourth}");
+    assert!(
+        fourth.contains(&format!(
+            "rebuilt the views from {} stored rows",
+            lines.len()
+        )),
+        "{fourth}"
+    );
+    assert_eq!(read_json(&dir.join("rebuilt.json")), once);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -42,7 +42,7 @@ mod ratelimit;
 mod server;
 mod shared;
 
-pub use auth::{AuthConfig, AuthError, AuthStore, PermissionDirectory, TokenInfo};
+pub use auth::{AuthConfig, AuthError, AuthStore, DirectoryState, PermissionDirectory, TokenInfo};
 pub use context::{ApiConfig, ApiContext, RateLimit, Readiness};
 pub use error::ApiError;
 pub use filters::routes;

@@ -103,6 +103,7 @@ pub fn run_load(
             flush: FlushPolicy::default(),
             postgres: None,
             decode: Arc::new(decode),
+            snapshot_every: None,
         },
     )?;
     let mut dataflow = Dataflow::start(DataflowConfig {

@@ -149,6 +149,7 @@ fn run_store(
         flush: FlushPolicy::default(),
         postgres: None,
         decode: Arc::new(decode),
+        snapshot_every: None,
     };
     let mut store = DurableStore::open(&dir, config)?;
     let mut dataflow = Dataflow::start(DataflowConfig {

@@ -57,6 +57,13 @@ pub enum Input {
         /// Time of the warning, Unix ms.
         at: i64,
     },
+    /// Asks the worker `route` for its part of a snapshot.
+    Checkpoint {
+        /// Exchange route: the index of the worker it is for.
+        route: u64,
+    },
+    /// A guild's part of a snapshot, restored before any event.
+    Restore(Box<crate::checkpoint::GuildPart>),
     /// New settings for a guild.
     Settings {
         /// Guild.
@@ -73,7 +80,8 @@ impl Input {
             Input::Settings { guild, .. }
             | Input::Automod { guild, .. }
             | Input::Warning { guild, .. } => *guild,
-            Input::Watermark { route, .. } => *route,
+            Input::Watermark { route, .. } | Input::Checkpoint { route } => *route,
+            Input::Restore(part) => part.guild,
         }
     }
 }
@@ -121,6 +129,8 @@ pub enum WorkerOutput {
     },
     /// Level-ups and closed voice sessions.
     Signals(Vec<Signal>),
+    /// The worker's part of a snapshot.
+    Checkpoint(crate::checkpoint::WorkerPart),
 }
 
 /// Builds the graph on `worker`; returns its input and a probe of the output.
@@ -152,6 +162,12 @@ pub fn build(
                     let mut watermark = i64::MIN;
                     // Retirements by due time, summed per key.
                     let mut retire: BTreeMap<u64, HashMap<ViewKey, i64>> = BTreeMap::new();
+                    // Totals of the keys that never retire (a snapshot needs them; the others'
+                    // totals are what their pending retirements take away).
+                    let mut forever: HashMap<ViewKey, i64> = HashMap::default();
+                    // Totals of restored keys, to give differential at the next output.
+                    let mut restored: Vec<(ViewKey, i64)> = Vec::new();
+                    let mut checkpoint_due = false;
                     // Held at or below every stashed time and the frontier; all output goes out
                     // at its time, so one activation is one differential time.
                     let mut held = Some(default_cap);
@@ -172,8 +188,35 @@ pub fn build(
                                 continue;
                             };
                             let mut events = Vec::with_capacity(items.len());
-                            for item in items {
+                            // A snapshot's parts go first: whatever else shares their time was
+                            // sent after the snapshot was taken.
+                            let (restores, items): (Vec<Input>, Vec<Input>) = items
+                                .into_iter()
+                                .partition(|item| matches!(item, Input::Restore(_)));
+                            for item in restores.into_iter().chain(items) {
                                 match item {
+                                    Input::Restore(part) => {
+                                        let part = *part;
+                                        engine.restore_guild(
+                                            part.guild,
+                                            part.state,
+                                            part.watermark,
+                                        );
+                                        for k in part.keys {
+                                            if k.key.expiry(0).is_none() {
+                                                *forever.entry(k.key).or_insert(0) += k.total;
+                                            }
+                                            for (due, amount) in k.retire {
+                                                *retire
+                                                    .entry(due)
+                                                    .or_default()
+                                                    .entry(k.key)
+                                                    .or_insert(0) += amount;
+                                            }
+                                            restored.push((k.key, k.total));
+                                        }
+                                    }
+                                    Input::Checkpoint { .. } => checkpoint_due = true,
                                     Input::Settings { guild, settings } => {
                                         engine.configure(guild, settings)
                                     }
@@ -208,13 +251,25 @@ pub fn build(
                             // Input closed: nothing retires, the run is over.
                             None => Vec::new(),
                         };
-                        if !engine.deltas().is_empty() || !due.is_empty() {
+                        if !engine.deltas().is_empty() || !due.is_empty() || !restored.is_empty() {
                             let mut session = output.session(&*cap);
+                            // Restored totals carry their own pending retirements.
+                            for (key, total) in restored.drain(..) {
+                                if total != 0 {
+                                    session.give((GuildKey(key), time, total));
+                                }
+                            }
                             for (key, amount) in engine.deltas().drain() {
                                 session.give((GuildKey(key), time, amount));
-                                if let Some(expiry) = key.expiry(time) {
-                                    *retire.entry(expiry).or_default().entry(key).or_insert(0) -=
-                                        amount;
+                                match key.expiry(time) {
+                                    Some(expiry) => {
+                                        *retire
+                                            .entry(expiry)
+                                            .or_default()
+                                            .entry(key)
+                                            .or_insert(0) -= amount
+                                    }
+                                    None => *forever.entry(key).or_insert(0) += amount,
                                 }
                             }
                             for at in due {
@@ -228,6 +283,12 @@ pub fn build(
                         let signals = engine.take_signals();
                         if !signals.is_empty() {
                             let _ = signals_out.send(WorkerOutput::Signals(signals));
+                        }
+                        if std::mem::take(&mut checkpoint_due) {
+                            // After this activation's output: the part holds exactly what
+                            // differential was given.
+                            let part = crate::checkpoint::worker_part(&engine, &retire, &forever);
+                            let _ = signals_out.send(WorkerOutput::Checkpoint(part));
                         }
                         let next = match (bound, stash.keys().next()) {
                             (Some(b), Some(&s)) => Some(b.min(s)),

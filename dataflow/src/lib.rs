@@ -9,13 +9,16 @@
 //! - [`state`]: the read side: a consistent published state as of a watermark, leaderboards
 //!   with top-k and rank, subscriptions;
 //! - [`ranking`]: the order-statistics set behind leaderboards;
-//! - [`automod`]: automod rules and their per-member windows.
+//! - [`automod`]: automod rules and their per-member windows;
+//! - [`checkpoint`]: snapshots of the whole dataflow state, so a restart replays only the
+//!   events after one.
 //!
 //! Timestamps: timely time is event time in milliseconds (the `at` of frames, SPEC §2), so
 //! the dataflow frontier *is* the watermark, consistent across workers and processes: the read
 //! side publishes the state as of the frontier.
 
 pub mod automod;
+pub mod checkpoint;
 pub mod engine;
 pub mod graph;
 pub mod keys;

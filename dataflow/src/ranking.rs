@@ -71,6 +71,7 @@
 
 use foldhash::HashMap;
 use guildflow_model::UserId;
+use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
 use std::mem::size_of;
 
@@ -248,6 +249,35 @@ pub struct RankedSet {
     sizes: Fenwick,
     /// Split threshold: the largest chunk length ([`CHUNK_MAX`] unless tuned).
     max: usize,
+}
+
+/// A leaderboard as a snapshot keeps it: its entries in rank order (the index is rebuilt).
+#[derive(Serialize, Deserialize)]
+struct RankedEntries {
+    max: usize,
+    entries: Vec<(UserId, i64)>,
+}
+
+impl Serialize for RankedSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RankedEntries {
+            max: self.max,
+            entries: self.page(0, self.len()),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RankedSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let saved = RankedEntries::deserialize(deserializer)?;
+        let mut set = RankedSet::with_chunk_max(saved.max);
+        // In rank order, each insertion appends to the last chunk.
+        for (user, value) in saved.entries {
+            set.set(user, value);
+        }
+        Ok(set)
+    }
 }
 
 impl Default for RankedSet {

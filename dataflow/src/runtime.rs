@@ -6,6 +6,7 @@
 //! the batch's event time so the frontier tracks the watermark. An applier thread turns the
 //! workers' output into the published [`StatsState`].
 
+use crate::checkpoint::{self, CheckpointError, CheckpointRef, FeederPart, CHECKPOINT_VERSION};
 use crate::engine::dedup::FrameDedup;
 use crate::engine::EngineConfig;
 use crate::graph::{self, Input};
@@ -34,7 +35,13 @@ pub enum DataflowError {
     /// Bad configuration.
     #[error("invalid dataflow configuration: {0}")]
     Config(String),
+    /// Taking or restoring a snapshot failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
+
+/// How long a snapshot may take to be cut or restored before giving up.
+const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Several processes of one timely cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +91,8 @@ pub struct Dataflow {
     next: usize,
     /// Workers in the whole cluster (the watermark goes to each).
     peers: u64,
+    /// Several processes: no snapshots.
+    clustered: bool,
 }
 
 impl Dataflow {
@@ -195,6 +204,7 @@ impl Dataflow {
             epoch: 0,
             next: 0,
             peers: (workers * config.cluster.as_ref().map_or(1, |c| c.addresses.len())) as u64,
+            clustered: config.cluster.is_some(),
         })
     }
 
@@ -290,6 +300,94 @@ impl Dataflow {
                 let _ = feed.send(Command::Advance(to));
             }
         }
+    }
+
+    /// Cuts a snapshot of everything fed so far (see [`crate::checkpoint`]): waits until the
+    /// workers have processed every input and the read side has applied it, so call it
+    /// between batches. The bytes restore with [`Dataflow::restore`].
+    pub fn checkpoint(&mut self) -> Result<Vec<u8>, DataflowError> {
+        if self.clustered {
+            return Err(CheckpointError::Cluster.into());
+        }
+        let time = self.epoch;
+        let _ = self.state.take_parts();
+        let items = (0..self.peers)
+            .map(|route| (time, Input::Checkpoint { route }))
+            .collect();
+        self.send(items, time + 1);
+        self.wait_applied(time)?;
+        let mut parts = self.state.take_parts();
+        // Every worker answered before its frontier passed `time`.
+        if parts.len() != self.feeds.len() {
+            return Err(CheckpointError::Decode(format!(
+                "{} of {} workers answered",
+                parts.len(),
+                self.feeds.len()
+            ))
+            .into());
+        }
+        let mut guilds: Vec<_> = parts.iter_mut().flat_map(|p| p.guilds.drain(..)).collect();
+        guilds.sort_unstable_by_key(|g| g.guild);
+        let published = self.state.read();
+        let bytes = checkpoint::encode(&CheckpointRef {
+            feeder: FeederPart {
+                version: CHECKPOINT_VERSION,
+                time,
+                epoch: self.epoch,
+                max_at: self.max_at.load(Ordering::Acquire),
+                events: self.events,
+                dedup: &self.dedup,
+            },
+            guilds: &guilds,
+            published: &published,
+        })?;
+        Ok(bytes)
+    }
+
+    /// Restores a snapshot of [`Dataflow::checkpoint`] into this dataflow, which must not have
+    /// been fed events yet (settings and rules may be configured before). Returns when the
+    /// restored state is published.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), DataflowError> {
+        if self.clustered {
+            return Err(CheckpointError::Cluster.into());
+        }
+        if self.events > 0 {
+            return Err(CheckpointError::NotFresh.into());
+        }
+        let saved = checkpoint::decode(bytes)?;
+        let time = saved.feeder.time.max(self.epoch);
+        self.dedup = saved.feeder.dedup;
+        self.events = saved.feeder.events;
+        self.max_at.store(saved.feeder.max_at, Ordering::Release);
+        self.state.restore(saved.published, time + 1);
+        let mut items: Vec<(u64, Input)> = saved
+            .guilds
+            .into_iter()
+            .map(|part| (time, Input::Restore(Box::new(part))))
+            .collect();
+        for route in 0..self.peers {
+            items.push((
+                time,
+                Input::Watermark {
+                    at: saved.feeder.max_at,
+                    route,
+                },
+            ));
+        }
+        self.send(items, saved.feeder.epoch.max(time + 1));
+        self.wait_applied(time)
+    }
+
+    /// Waits until the read side has applied every time up to `time`.
+    fn wait_applied(&self, time: u64) -> Result<(), DataflowError> {
+        let started = std::time::Instant::now();
+        while self.state.complete() <= time {
+            if started.elapsed() > CHECKPOINT_TIMEOUT {
+                return Err(CheckpointError::Timeout(CHECKPOINT_TIMEOUT.as_secs()).into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
     }
 
     fn send(&mut self, items: Vec<(u64, Input)>, to: u64) {

@@ -605,7 +605,7 @@ fn batches(case: &Case, ticks: bool) -> Vec<Vec<Event>> {
 // ---------------------------------------------------------------------------------------------
 // The library's views, rendered like the model's.
 
-fn run_library(workers: usize, batches: &[Vec<Event>]) -> Views {
+fn start_library(workers: usize) -> Dataflow {
     let mut dataflow = Dataflow::start(DataflowConfig {
         workers,
         ..DataflowConfig::default()
@@ -618,10 +618,34 @@ fn run_library(workers: usize, batches: &[Vec<Event>]) -> Views {
             ..GuildSettings::default()
         },
     );
+    dataflow
+}
+
+fn run_library(workers: usize, batches: &[Vec<Event>]) -> Views {
+    let mut dataflow = start_library(workers);
     for batch in batches {
         dataflow.push(batch.clone());
     }
     let state = dataflow.finish().unwrap();
+    let published = state.read();
+    reference_model::render::render(&published, &world())
+}
+
+/// Runs the batches before `cut` with `before` workers, snapshots, restores the snapshot into a
+/// fresh dataflow of `after` workers (as a restart does), and runs the rest there.
+fn run_restored(before: usize, after: usize, batches: &[Vec<Event>], cut: usize) -> Views {
+    let mut first = start_library(before);
+    for batch in &batches[..cut] {
+        first.push(batch.clone());
+    }
+    let snapshot = first.checkpoint().unwrap();
+    drop(first.finish().unwrap());
+    let mut second = start_library(after);
+    second.restore(&snapshot).unwrap();
+    for batch in &batches[cut..] {
+        second.push(batch.clone());
+    }
+    let state = second.finish().unwrap();
     let published = state.read();
     reference_model::render::render(&published, &world())
 }
@@ -811,6 +835,28 @@ proptest! {
     #[test]
     fn one_and_two_workers_match_the_reference_around_known_bugs(case in case(20)) {
         check(&case, &[1, 2], true)?;
+    }
+
+    /// Restart safety (issue 4): a snapshot cut after any batch and restored into a fresh
+    /// dataflow, with the same or another number of workers, ends exactly where the reference
+    /// (an uninterrupted run) does.
+    #[test]
+    fn a_run_restored_from_a_snapshot_matches_the_reference(
+        case in case(0),
+        cut in any::<proptest::sample::Index>(),
+        before in 1usize..=2,
+        after in 1usize..=2,
+    ) {
+        let batches = batches(&case, false);
+        let cut = cut.index(batches.len() + 1);
+        let expected = reference_model::views(&world(), &batches);
+        let actual = run_restored(before, after, &batches, cut);
+        if let Some(d) = reference_model::render::diff(&expected, &actual) {
+            return Err(TestCaseError::fail(format!(
+                "snapshot after batch {cut} ({before} -> {after} workers) disagrees with the reference\n{d}input (push order):\n{}",
+                describe(&batches)
+            )));
+        }
     }
 }
 

@@ -156,3 +156,88 @@ fn keys_retiring_from_differential_leave_the_views_intact() {
     let member = published.member_stats(guild, 42);
     assert_eq!(member.daily.iter().map(|(_, d)| d[0]).sum::<i64>(), 2);
 }
+
+/// Automod windows are part of a snapshot: a burst cut in two by a restart still fires, at the
+/// same message as without the restart.
+#[test]
+fn automod_windows_survive_a_snapshot() {
+    use guildflow_dataflow::automod::AutomodConfig;
+
+    let guild = 81_384_788_765_712_384u64;
+    let start_with_rules = |workers| {
+        let mut dataflow = Dataflow::start(DataflowConfig {
+            workers,
+            ..DataflowConfig::default()
+        })
+        .unwrap();
+        let rule = AutomodConfig::preset("anti-spam").unwrap();
+        dataflow
+            .configure_automod(
+                guild,
+                AutomodConfig {
+                    rules: vec![rule],
+                    escalation: vec![],
+                },
+            )
+            .unwrap();
+        dataflow
+    };
+    let start = 1_767_225_600_000i64;
+    let events: Vec<Event> = (0..10u64)
+        .map(|i| message(guild, i, start + i as i64 * 200))
+        .collect();
+    let actions_of = |state: &guildflow_dataflow::state::StatsState| {
+        let published = state.read();
+        published
+            .automod_actions
+            .iter()
+            .map(|a| serde_json::to_string(a).unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let mut whole = start_with_rules(1);
+    whole.push(events.clone());
+    let expected = actions_of(&whole.finish().unwrap());
+    assert!(!expected.is_empty());
+
+    let mut first = start_with_rules(1);
+    first.push(events[..4].to_vec());
+    let snapshot = first.checkpoint().unwrap();
+    let before = actions_of(&first.finish().unwrap());
+    let mut second = start_with_rules(2);
+    second.restore(&snapshot).unwrap();
+    assert_eq!(
+        actions_of(&second.state()),
+        before,
+        "the published actions are restored"
+    );
+    second.push(events[4..].to_vec());
+    assert_eq!(actions_of(&second.finish().unwrap()), expected);
+}
+
+#[test]
+fn a_snapshot_is_refused_by_a_fed_dataflow_and_garbage_is_an_error() {
+    let mut dataflow = Dataflow::start(DataflowConfig {
+        workers: 1,
+        ..DataflowConfig::default()
+    })
+    .unwrap();
+    let snapshot = dataflow.checkpoint().unwrap();
+    assert!(dataflow.restore(b"not a snapshot").is_err());
+    let mut other = Dataflow::start(DataflowConfig {
+        workers: 1,
+        ..DataflowConfig::default()
+    })
+    .unwrap();
+    other.push(vec![message(5, 0, 1_767_225_600_000)]);
+    assert!(other.restore(&snapshot).is_err(), "events were fed already");
+    let mut truncated = snapshot.clone();
+    truncated.truncate(snapshot.len() / 2);
+    let mut fresh = Dataflow::start(DataflowConfig {
+        workers: 1,
+        ..DataflowConfig::default()
+    })
+    .unwrap();
+    assert!(fresh.restore(&truncated).is_err());
+    assert!(fresh.restore(&snapshot).is_ok());
+}

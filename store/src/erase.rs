@@ -41,6 +41,9 @@ pub enum EraseError {
     /// Reading or rewriting the write-ahead log failed.
     #[error(transparent)]
     Wal(#[from] WalError),
+    /// The view snapshots (which hold the member's state) could not be removed.
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
     /// The record of an erasure in progress could not be read or written.
     #[error("erasure record {path}: {source}")]
     Pending {
@@ -71,6 +74,9 @@ pub struct EraseReport {
     pub messages: usize,
     /// An interrupted erasure of the same member was found and finished.
     pub resumed: bool,
+    /// View snapshots removed: they hold the member's state, so the next start rebuilds the
+    /// views from the stored rows.
+    pub snapshots_removed: usize,
 }
 
 /// Erases member `user` of guild `guild` from the data directory `data`: every Parquet row
@@ -114,7 +120,11 @@ pub(crate) fn erase_in(
     user: u64,
 ) -> Result<EraseReport, EraseError> {
     let mut rule = MemberRule::new(guild, user);
-    let mut report = EraseReport::default();
+    let mut report = EraseReport {
+        // First: whatever fails later, no snapshot keeps the member's state.
+        snapshots_removed: crate::snapshot::SnapshotDir::new(data).remove_all()?,
+        ..EraseReport::default()
+    };
     let pending = Pending::path(data, guild, user);
     if let Some(messages) = Pending::load(&pending)? {
         report.resumed = true;

@@ -4,9 +4,11 @@
 //!
 //! Unlike the dataflow's own de-duplication, which only remembers each shard's current
 //! session, the ledger remembers every session it has seen (the most recent
-//! [`MAX_SESSIONS`]), because a replayed capture goes back through old sessions. It is not
-//! persisted: a restart rebuilds it from the stored rows while rebuilding the views.
+//! [`MAX_SESSIONS`]), because a replayed capture goes back through old sessions. A restart
+//! takes it from the latest snapshot (`crate::snapshot`) and the rows stored after it, or
+//! rebuilds it from every stored row when there is no snapshot.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Sequences this far below a session's highest are taken as stored without a lookup.
@@ -14,18 +16,20 @@ const SEQ_WINDOW: u64 = 1 << 16;
 /// Sessions remembered; the oldest is forgotten first.
 pub const MAX_SESSIONS: usize = 4096;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct SessionFrames {
     highest: u64,
     seen: HashSet<u64>,
 }
 
 /// Stored frames by shard session.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FrameLedger {
     sessions: HashMap<(u32, Box<str>), SessionFrames>,
     order: VecDeque<(u32, Box<str>)>,
     current: HashMap<u32, Box<str>>,
+    /// Repeats refused by this process (not carried over by a snapshot).
+    #[serde(skip)]
     repeats: u64,
 }
 

@@ -21,6 +21,7 @@ pub mod parquet;
 pub mod postgres;
 pub mod progress;
 pub mod row;
+pub mod snapshot;
 pub mod wal;
 
 pub use row::EventRow;

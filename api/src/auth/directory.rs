@@ -3,6 +3,7 @@
 //! request: a role change or a removal lands here with its gateway event, seconds later.
 
 use guildflow_model::{Event, EventBody, GuildInfo, MemberInfo, RoleInfo};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -12,7 +13,7 @@ pub const ADMINISTRATOR: u64 = 0x8;
 pub const MANAGE_GUILD: u64 = 0x20;
 
 /// One guild as far as authorization needs it.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct GuildAccess {
     name: Box<str>,
     owner: u64,
@@ -73,6 +74,14 @@ fn role_ids(member: &MemberInfo) -> Box<[u64]> {
 /// (id, name) pairs.
 pub type Names = Vec<(u64, String)>;
 
+/// What the directory learned from events, for a snapshot of the views: a restart that
+/// restores one replays only later events, and must not forget who administers what. Grants
+/// are configuration, not learned, and stay out.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DirectoryState {
+    guilds: HashMap<u64, GuildAccess>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     guilds: HashMap<u64, GuildAccess>,
@@ -102,6 +111,18 @@ impl PermissionDirectory {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the directory learned from events (see [`DirectoryState`]).
+    pub fn export(&self) -> DirectoryState {
+        DirectoryState {
+            guilds: self.read().guilds.clone(),
+        }
+    }
+
+    /// Replaces what the directory learned from events with a snapshot's.
+    pub fn import(&self, state: DirectoryState) {
+        self.write().guilds = state.guilds;
     }
 
     /// Applies one gateway event. Events that say nothing about access are ignored cheaply,

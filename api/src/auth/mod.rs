@@ -20,7 +20,7 @@ mod oauth;
 pub(crate) mod routes;
 pub mod store;
 
-pub use directory::PermissionDirectory;
+pub use directory::{DirectoryState, PermissionDirectory};
 pub use store::{AuthStore, NewToken, TokenFile, TokenInfo, TOKEN_PREFIX};
 
 pub(crate) use guard::{live_access, LiveAccess};

@@ -25,11 +25,12 @@ use super::action::{ActionKind, AutomodAction, Evidence};
 use super::compile::{CompiledAutomod, CompiledRule};
 use super::triggers::CompiledTrigger;
 use guildflow_model::{ChannelId, GuildId, MessageCreate, UserId};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 
 /// Automod memory for one guild (entries are keyed by guild too, so one state may safely
 /// serve several guilds). Deterministic: the same calls give the same actions.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AutomodState {
     members: HashMap<(GuildId, UserId), MemberState>,
     /// Longest stateful-trigger window of the last configuration used, milliseconds.
@@ -37,11 +38,12 @@ pub struct AutomodState {
     /// Longest escalation window of the last configuration used, milliseconds.
     warning_horizon_ms: i64,
     /// Reusable buffer for the banned-word stream.
+    #[serde(skip)]
     scratch: String,
 }
 
 /// What is remembered about one member.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct MemberState {
     /// One slot per stateful rule the member touched.
     slots: Vec<RuleSlot>,
@@ -50,7 +52,7 @@ pub(crate) struct MemberState {
 }
 
 /// A stateful rule's memory of one member.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RuleSlot {
     /// Rule id (slots survive configuration changes that keep the id).
     rule: u64,
@@ -59,7 +61,7 @@ pub(crate) struct RuleSlot {
     history: History,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 enum History {
     /// `message_rate`: message times.
     Times(VecDeque<i64>),

@@ -8,12 +8,13 @@
 
 use foldhash::{HashMap, HashSet};
 use guildflow_model::{Event, EventBody};
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Sequence numbers older than this below a shard's highest are treated as already seen.
 const SEQ_WINDOW: u64 = 1 << 16;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct ShardSession {
     session: Option<Box<str>>,
     highest: u64,
@@ -21,9 +22,11 @@ struct ShardSession {
 }
 
 /// (shard, session, seq) de-duplication of frames, applied where frames enter the dataflow.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FrameDedup {
     shards: HashMap<u32, ShardSession>,
+    /// Dropped by this process (not carried over by a snapshot).
+    #[serde(skip)]
     dropped: u64,
 }
 
@@ -65,7 +68,7 @@ pub const fn snowflake_ms(id: u64) -> i64 {
 }
 
 /// Message ids seen within the horizon, for one guild.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageIds {
     ids: HashSet<u64>,
     order: VecDeque<u64>,

@@ -10,8 +10,9 @@ use crate::keys::{Counter, SeriesMetric, ViewKey};
 use crate::settings::GuildSettings;
 use foldhash::{HashMap, HashSet};
 use guildflow_model::{EventBody, GuildInfo, MessageCreate, VoiceState};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Xp {
     total: i64,
     last_award: Option<i64>,
@@ -29,6 +30,19 @@ pub struct GuildState {
     xp: HashMap<u64, Xp>,
     /// Compiled rules and their per-member windows (None: automod off).
     pub(crate) automod: Option<(CompiledAutomod, AutomodState)>,
+}
+
+/// What a snapshot keeps of a guild's state: everything but its settings and compiled automod
+/// rules, which belong to the admin plane and are configured again before a restore.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GuildCheckpoint {
+    afk_channel: Option<u64>,
+    bots: Vec<u64>,
+    member_count: Option<i64>,
+    message_ids: MessageIds,
+    voice: VoiceSessions,
+    xp: Vec<(u64, Xp)>,
+    automod: Option<AutomodState>,
 }
 
 /// What applying an event may write besides view deltas.
@@ -232,6 +246,36 @@ impl GuildState {
             out.deltas,
             out.closed_voice,
         );
+    }
+
+    /// The state a snapshot keeps (sorted, so equal states give equal bytes).
+    pub fn checkpoint(&self) -> GuildCheckpoint {
+        let mut bots: Vec<u64> = self.bots.iter().copied().collect();
+        bots.sort_unstable();
+        let mut xp: Vec<(u64, Xp)> = self.xp.iter().map(|(u, x)| (*u, *x)).collect();
+        xp.sort_unstable_by_key(|(u, _)| *u);
+        GuildCheckpoint {
+            afk_channel: self.afk_channel,
+            bots,
+            member_count: self.member_count,
+            message_ids: self.message_ids.clone(),
+            voice: self.voice.clone(),
+            xp,
+            automod: self.automod.as_ref().map(|(_, windows)| windows.clone()),
+        }
+    }
+
+    /// Replaces the state with a snapshot's, keeping the settings and compiled rules.
+    pub fn restore(&mut self, checkpoint: GuildCheckpoint) {
+        self.afk_channel = checkpoint.afk_channel;
+        self.bots = checkpoint.bots.into_iter().collect();
+        self.member_count = checkpoint.member_count;
+        self.message_ids = checkpoint.message_ids;
+        self.voice = checkpoint.voice;
+        self.xp = checkpoint.xp.into_iter().collect();
+        if let (Some((_, windows)), Some(saved)) = (self.automod.as_mut(), checkpoint.automod) {
+            *windows = saved;
+        }
     }
 
     /// XP total of a member (for level computation on reads).

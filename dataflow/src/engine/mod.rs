@@ -233,6 +233,24 @@ impl Engine {
         self.guilds.get(&guild).map_or(0, |g| g.xp_of(user))
     }
 
+    /// Every guild's state for a snapshot, by guild id.
+    pub fn checkpoint(&self) -> Vec<(u64, guild::GuildCheckpoint)> {
+        let mut guilds: Vec<_> = self
+            .guilds
+            .iter()
+            .map(|(id, state)| (*id, state.checkpoint()))
+            .collect();
+        guilds.sort_unstable_by_key(|(id, _)| *id);
+        guilds
+    }
+
+    /// Restores a guild from a snapshot taken when the watermark was `watermark`. The
+    /// watermark moves without accruing voice: the snapshot's sessions are accrued to it.
+    pub fn restore_guild(&mut self, guild: u64, state: guild::GuildCheckpoint, watermark: i64) {
+        self.guilds.entry(guild).or_default().restore(state);
+        self.watermark = self.watermark.max(watermark);
+    }
+
     /// Open voice sessions across guilds.
     pub fn open_voice_sessions(&self) -> usize {
         self.guilds.values().map(|g| g.voice.len()).sum()

@@ -6,10 +6,10 @@
 use super::deltas::Deltas;
 use crate::timezone::Timezone;
 use foldhash::HashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One open voice session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoiceSession {
     /// Channel.
     pub channel: u64,
@@ -39,7 +39,7 @@ pub struct ClosedVoiceSession {
 }
 
 /// The open sessions of one guild.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct VoiceSessions {
     open: HashMap<u64, VoiceSession>,
 }

@@ -11,6 +11,7 @@ use crate::keys::{Counter, SeriesMetric, ViewKey};
 use foldhash::{HashMap, HashSet};
 use guildflow_model::{Bucket, Metric, Period, UserId};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::PoisonError;
 
@@ -31,6 +32,7 @@ pub(super) fn run(
 ) {
     let mut frontiers: Vec<Option<u64>> = vec![Some(0); workers.max(1)];
     let mut pending: BTreeMap<u64, Vec<Change>> = BTreeMap::new();
+    // Level-ups not yet added to the published count.
     let mut level_ups = 0u64;
     while let Ok(first) = outputs.recv() {
         // Take everything the workers sent meanwhile (bounded, so applying is never starved)
@@ -46,6 +48,14 @@ pub(super) fn run(
                 }
                 WorkerOutput::Signals(signals) => {
                     level_ups += signals_out(state, signals);
+                }
+                WorkerOutput::Checkpoint(part) => {
+                    state
+                        .progress
+                        .parts
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(part);
                 }
                 WorkerOutput::Frontier { worker, frontier } => {
                     if let Some(slot) = frontiers.get_mut(worker % workers.max(1)) {
@@ -72,6 +82,13 @@ pub(super) fn run(
             Some(bound) => fed.min(i64::try_from(bound).unwrap_or(i64::MAX) - 1),
             None => fed,
         };
+        // A restored snapshot's own changes: the published state holds them already.
+        let skip_below = state.progress.skip_below.load(Ordering::Acquire);
+        let (skipped, ready): (Vec<u64>, Vec<u64>) =
+            ready.into_iter().partition(|t| *t < skip_below);
+        for time in skipped {
+            pending.remove(&time);
+        }
         let times = ready.len() as u64;
         let mut touched = HashSet::default();
         let changes = merge_times(ready.into_iter().filter_map(|t| pending.remove(&t)));
@@ -82,11 +99,16 @@ pub(super) fn run(
                 // One version per dataflow time, as if applied one by one.
                 published.applied_times += times - 1;
             }
-            published.level_ups = level_ups;
+            published.level_ups += std::mem::take(&mut level_ups);
             if watermark > i64::MIN && published.watermark.is_none_or(|w| w < watermark) {
                 published.watermark = Some(watermark);
             }
         }
+        // After the write above: whoever sees this reads every time below it applied.
+        state
+            .progress
+            .complete
+            .store(complete.unwrap_or(u64::MAX), Ordering::Release);
         if !touched.is_empty() {
             state
                 .subscribers

@@ -2,12 +2,13 @@
 
 use crate::keys::Counter;
 use guildflow_model::Period;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const DAYS_KEPT: usize = 31;
 
 /// Totals of one member.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemberTotals {
     /// [counter][period] -> (local period start, total) of the latest period seen.
     current: [[(i64, i64); 4]; 4],

@@ -14,17 +14,20 @@ pub use queries::{
 };
 pub use subscribe::{LeaderboardChange, LevelUp, Listening, StateEvent};
 
+use crate::checkpoint::WorkerPart;
 use crate::graph::WorkerOutput;
 use crate::keys::SeriesMetric;
 use crate::ranking::RankedSet;
 use crate::settings::GuildSettings;
 use foldhash::HashMap;
 use guildflow_model::{Bucket, Metric, Period};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 /// A leaderboard of one guild × metric × period: the members of its latest period start.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Board {
     /// Local start of the period it ranks.
     pub start: i64,
@@ -33,7 +36,7 @@ pub struct Board {
 }
 
 /// The leaderboards of one guild, by metric and period: one hash lookup finds all of them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct GuildBoards {
     boards: [[Board; 4]; 5],
 }
@@ -59,8 +62,8 @@ const fn period_index(period: Period) -> usize {
     }
 }
 
-/// Everything readers see.
-#[derive(Debug, Default)]
+/// Everything readers see. A snapshot keeps all of it but the settings (the admin plane's).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Published {
     /// Largest event time whose effects are all applied.
     pub watermark: Option<i64>,
@@ -72,6 +75,7 @@ pub struct Published {
     pub(crate) member_channels: HashMap<(u64, u64), HashMap<u64, i64>>,
     pub(crate) series: HashMap<(u64, SeriesMetric, Bucket), BTreeMap<i64, i64>>,
     pub(crate) member_counts: HashMap<u64, i64>,
+    #[serde(skip)]
     pub(crate) settings: HashMap<u64, GuildSettings>,
     pub(crate) level_ups: u64,
     /// The latest automod actions (bounded), newest last.
@@ -95,6 +99,19 @@ impl Published {
 pub struct StatsState {
     inner: Arc<RwLock<Published>>,
     subscribers: subscribe::Subscribers,
+    progress: Arc<ApplierProgress>,
+}
+
+/// What the feeder needs to know of the applier for snapshots.
+#[derive(Debug, Default)]
+pub(crate) struct ApplierProgress {
+    /// Every dataflow time below this is applied (`u64::MAX`: every worker finished).
+    complete: AtomicU64,
+    /// Changes at times below this are not applied: they re-create a restored snapshot's
+    /// totals, which the published state already holds.
+    skip_below: AtomicU64,
+    /// Workers' snapshot parts, as they arrive.
+    parts: Mutex<Vec<WorkerPart>>,
 }
 
 impl StatsState {
@@ -111,6 +128,33 @@ impl StatsState {
     /// The published watermark.
     pub fn watermark(&self) -> Option<i64> {
         self.read().watermark
+    }
+
+    /// Every dataflow time below the returned one is applied.
+    pub(crate) fn complete(&self) -> u64 {
+        self.progress.complete.load(Ordering::Acquire)
+    }
+
+    /// Takes the snapshot parts the workers sent so far.
+    pub(crate) fn take_parts(&self) -> Vec<WorkerPart> {
+        std::mem::take(
+            &mut *self
+                .progress
+                .parts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Replaces the published state with a snapshot's (keeping the settings), and ignores the
+    /// changes of times below `skip_below`, which re-create it.
+    pub(crate) fn restore(&self, mut restored: Published, skip_below: u64) {
+        self.progress
+            .skip_below
+            .store(skip_below, Ordering::Release);
+        let mut published = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        restored.settings = std::mem::take(&mut published.settings);
+        *published = restored;
     }
 
     /// Records a guild's settings for reads (current period in its timezone).

@@ -8,8 +8,10 @@
 //! then saves shard progress (so progress never claims a frame the log could lose), then hands
 //! the synced rows to the Parquet flusher (visible to queries at once, in files within
 //! seconds) and offers them to the optional PostgreSQL sink (which never makes ingestion
-//! wait), then drops log segments every sink has stored. At start, [`DurableStore::rebuild`] replays every stored row
-//! (Parquet, then the log's tail) so the views end exactly where an uninterrupted run would.
+//! wait), then drops log segments every sink has stored. At start, [`DurableStore::rebuild`]
+//! restores the latest snapshot ([`DurableStore::save_snapshot`], `crate::snapshot`) and
+//! replays the rows stored after it (Parquet, then the log's tail), or every stored row when
+//! there is none, so the views end exactly where an uninterrupted run would.
 
 mod flusher;
 
@@ -25,6 +27,7 @@ use crate::postgres::{
 };
 use crate::progress::{Progress, ProgressError};
 use crate::row::EventRow;
+use crate::snapshot::{Snapshot, SnapshotDir, SnapshotError};
 use crate::wal::{FsyncPolicy, Wal, WalConfig, WalError};
 use guildflow_model::{Event, EventBody, RawFrame};
 use std::path::{Path, PathBuf};
@@ -63,6 +66,12 @@ pub enum StoreError {
     /// Erasing a member failed (running it again finishes it).
     #[error(transparent)]
     Erase(crate::erase::EraseError),
+    /// A snapshot could not be written.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// The caller could not restore a snapshot it had accepted.
+    #[error("restoring the snapshot failed: {0}")]
+    Restore(String),
 }
 
 /// Decodes a raw frame into its event (the caller owns decoding; the store only keeps
@@ -80,11 +89,15 @@ pub struct StoreConfig {
     pub postgres: Option<String>,
     /// Turns log records back into rows (PostgreSQL catch-up).
     pub decode: Decode,
+    /// How often a snapshot of the views is due ([`DurableStore::snapshot_due`]); None: never.
+    pub snapshot_every: Option<Duration>,
 }
 
 /// What [`DurableStore::rebuild`] replayed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RebuildReport {
+    /// The snapshot restored (its `next_lsn`), when there was one.
+    pub snapshot: Option<u64>,
     /// Rows read from Parquet files.
     pub parquet_rows: u64,
     /// Records read from the log's tail (not yet in Parquet).
@@ -113,6 +126,13 @@ pub struct DurableStore {
     decode: Decode,
     last_checkpoint: Instant,
     unsynced: Unsynced,
+    snapshots: SnapshotDir,
+    /// The latest snapshot, until `rebuild` uses it.
+    loaded: Option<Snapshot>,
+    /// After an erasure the running views still hold the member: no snapshot of them.
+    snapshots_off: bool,
+    snapshot_every: Option<Duration>,
+    last_snapshot: Instant,
     /// Held while open: erase and a second process are refused meanwhile.
     _lock: DirLock,
 }
@@ -155,6 +175,10 @@ impl DurableStore {
         let flusher = ParquetFlusher::start(parquet, config.flush);
         let progress_path = data.join("progress.json");
         let pending = Progress::load(&progress_path)?;
+        let snapshots = SnapshotDir::new(data);
+        // A snapshot is written after Parquet holds every row below it; one beyond the
+        // committed rows (the events directory was replaced?) cannot be followed by them.
+        let loaded = snapshots.latest(flusher.flushed().map_or(0, |l| l + 1))?;
         let wal = Arc::new(Mutex::new(wal));
         let postgres = match &config.postgres {
             Some(url) => {
@@ -179,6 +203,11 @@ impl DurableStore {
             decode: config.decode,
             last_checkpoint: Instant::now(),
             unsynced: Unsynced::default(),
+            snapshots,
+            loaded,
+            snapshots_off: false,
+            snapshot_every: config.snapshot_every,
+            last_snapshot: Instant::now(),
             _lock: lock,
         })
     }
@@ -224,13 +253,33 @@ impl DurableStore {
         self.ledger.repeats()
     }
 
-    /// Hands every stored event to `deliver`, oldest first: Parquet rows in log order, then
-    /// the log records not yet in Parquet (which go on to Parquet now). Call once, before
+    /// Brings the caller's state up to date with the store. With a snapshot, `restore` gets
+    /// its payload first and answers `Ok(true)` when it took it, `Ok(false)` when it cannot
+    /// use it (another format: everything is replayed instead), or an error (fatal: the
+    /// caller's state may be half restored). Then `deliver` gets every stored event after the
+    /// snapshot (every stored event without one), oldest first: Parquet rows in log order,
+    /// then the log records not yet in Parquet (which go on to Parquet now). Call once, before
     /// the first [`DurableStore::admit`].
-    pub fn rebuild(&mut self, mut deliver: impl FnMut(Event)) -> Result<RebuildReport, StoreError> {
+    pub fn rebuild(
+        &mut self,
+        restore: impl FnOnce(&[u8]) -> Result<bool, String>,
+        mut deliver: impl FnMut(Event),
+    ) -> Result<RebuildReport, StoreError> {
         let mut report = RebuildReport::default();
+        if let Some(snapshot) = self.loaded.take() {
+            if restore(&snapshot.payload).map_err(StoreError::Restore)? {
+                self.ledger = snapshot.ledger;
+                report.snapshot = Some(snapshot.next_lsn);
+            } else {
+                tracing::warn!(
+                    next_lsn = snapshot.next_lsn,
+                    "the snapshot cannot be restored by this build; replaying every stored row"
+                );
+            }
+        }
+        let after = report.snapshot.and_then(|next| next.checked_sub(1));
         let snapshot = self.flusher.reader().snapshot();
-        for chunk in snapshot.rows_after(None) {
+        for chunk in snapshot.rows_after(after) {
             for row in chunk? {
                 report.parquet_rows += 1;
                 let session = row.session.as_deref();
@@ -273,6 +322,42 @@ impl DurableStore {
             self.flusher.send(rows, through);
         }
         Ok(report)
+    }
+
+    /// Writes a snapshot of `payload`: the caller's state after every event [`admit`] returned
+    /// so far (call it between admits). Everything is flushed to Parquet first, so the rows
+    /// after the snapshot are always there to replay. Returns the snapshot's `next_lsn`, or
+    /// None when snapshots are off (after an erasure, until the next start).
+    ///
+    /// [`admit`]: DurableStore::admit
+    pub fn save_snapshot(&mut self, payload: &[u8]) -> Result<Option<u64>, StoreError> {
+        if self.snapshots_off {
+            return Ok(None);
+        }
+        self.last_snapshot = Instant::now();
+        self.flush()?;
+        let next = lock(&self.wal).next_lsn();
+        let stored = self.flusher.flushed().map_or(0, |l| l + 1);
+        if stored < next {
+            return Err(StoreError::ParquetBehind {
+                errors: self.flusher.errors(),
+            });
+        }
+        self.snapshots.write(next, &self.ledger, payload)?;
+        Ok(Some(next))
+    }
+
+    /// Whether a snapshot is due (the configured interval has passed since the last one).
+    pub fn snapshot_due(&self) -> bool {
+        !self.snapshots_off
+            && self
+                .snapshot_every
+                .is_some_and(|every| self.last_snapshot.elapsed() >= every)
+    }
+
+    /// Whether snapshots may be written (not after an erasure in this process).
+    pub fn snapshots_enabled(&self) -> bool {
+        !self.snapshots_off
     }
 
     /// Records `event` in the ledger and progress; false when the store already holds it.
@@ -414,6 +499,8 @@ impl DurableStore {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let wal = self.wal.clone();
+        // The running views still hold the member; the next start rebuilds without them.
+        self.snapshots_off = true;
         let outcome = self.flusher.with_store(|store| {
             let mut wal = lock(&wal);
             erase_in(&data, Some(store), Some(&mut wal), guild, user)

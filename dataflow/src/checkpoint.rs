@@ -1,0 +1,188 @@
+//! Snapshots of the dataflow (issue 4: a restart restores a snapshot and replays only the
+//! events after it, instead of every stored event).
+//!
+//! A snapshot is taken between two batches, with nothing in flight: every worker sends the
+//! state of its guilds ([`GuildPart`]: the engine's per-guild state, and differential's keys
+//! of the guild with their totals and pending retirements), then the read side is copied as
+//! published once every earlier time is applied. Restoring feeds each guild's part back in at
+//! the snapshot's dataflow time (exchanged by guild, so the worker count may differ), where
+//! the engine takes its state and differential its totals again; the read side is replaced by
+//! the snapshot's and ignores the changes of that time, which it already holds. From there,
+//! every later event produces exactly the changes it would have produced without the restart.
+//!
+//! Not in a snapshot: guild settings and automod rules (the admin plane configures them before
+//! a restore), subscriptions. Cluster mode (several processes) has no snapshots: each process's
+//! store holds other processes' guilds' events, so no process can cut a consistent one alone.
+
+use crate::engine::dedup::FrameDedup;
+use crate::engine::guild::GuildCheckpoint;
+use crate::keys::ViewKey;
+use crate::state::Published;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Format version; a snapshot of another version is refused (the caller replays everything).
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// Why a snapshot could not be taken or restored.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// Snapshots need every guild in this process.
+    #[error("snapshots are not available in cluster mode (several processes)")]
+    Cluster,
+    /// Restoring needs a dataflow that has not been fed yet.
+    #[error("a snapshot can only be restored before the first event")]
+    NotFresh,
+    /// The workers did not answer in time.
+    #[error("the dataflow did not complete the snapshot within {0} s")]
+    Timeout(u64),
+    /// The bytes are not a snapshot this build can read.
+    #[error("unreadable snapshot: {0}")]
+    Decode(String),
+    /// A snapshot of another format version.
+    #[error("snapshot format {found}, this build reads {CHECKPOINT_VERSION}")]
+    Version {
+        /// Version found.
+        found: u32,
+    },
+    /// Serializing failed.
+    #[error("cannot serialize the snapshot: {0}")]
+    Encode(String),
+}
+
+/// One of differential's keys: its total and its pending retirements (due time, amount).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPart {
+    pub(crate) key: ViewKey,
+    pub(crate) total: i64,
+    pub(crate) retire: Vec<(u64, i64)>,
+}
+
+/// Everything the dataflow holds about one guild.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuildPart {
+    pub(crate) guild: u64,
+    pub(crate) state: GuildCheckpoint,
+    pub(crate) keys: Vec<KeyPart>,
+    /// The engine's watermark when it was taken.
+    pub(crate) watermark: i64,
+}
+
+/// One worker's answer to a snapshot request.
+#[derive(Debug)]
+pub struct WorkerPart {
+    pub(crate) guilds: Vec<GuildPart>,
+}
+
+/// The feeder's state (de-duplication, times) in a snapshot.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct FeederPart<D> {
+    pub(crate) version: u32,
+    /// Dataflow time of the snapshot: restored parts enter at it.
+    pub(crate) time: u64,
+    pub(crate) epoch: u64,
+    pub(crate) max_at: i64,
+    pub(crate) events: u64,
+    pub(crate) dedup: D,
+}
+
+/// A snapshot as written: borrowed parts, nothing copied.
+#[derive(Serialize)]
+pub(crate) struct CheckpointRef<'a> {
+    pub(crate) feeder: FeederPart<&'a FrameDedup>,
+    pub(crate) guilds: &'a [GuildPart],
+    pub(crate) published: &'a Published,
+}
+
+/// A snapshot as read (same field order and types as [`CheckpointRef`]).
+#[derive(Deserialize)]
+pub(crate) struct CheckpointOwned {
+    pub(crate) feeder: FeederPart<FrameDedup>,
+    pub(crate) guilds: Vec<GuildPart>,
+    pub(crate) published: Published,
+}
+
+pub(crate) fn encode(checkpoint: &CheckpointRef<'_>) -> Result<Vec<u8>, CheckpointError> {
+    bincode::serialize(checkpoint).map_err(|e| CheckpointError::Encode(e.to_string()))
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<CheckpointOwned, CheckpointError> {
+    // The version leads the bytes: check it before trusting the rest of the layout.
+    let version: u32 = bincode::deserialize(bytes.get(..4).unwrap_or_default())
+        .map_err(|e| CheckpointError::Decode(e.to_string()))?;
+    if version != CHECKPOINT_VERSION {
+        return Err(CheckpointError::Version { found: version });
+    }
+    bincode::deserialize(bytes).map_err(|e| CheckpointError::Decode(e.to_string()))
+}
+
+/// Builds a worker's guild parts from its engine and its operator's key bookkeeping:
+/// `retire` (due time → key → amount) and `forever` (totals of keys that never retire).
+pub(crate) fn worker_part(
+    engine: &crate::engine::Engine,
+    retire: &std::collections::BTreeMap<u64, foldhash::HashMap<ViewKey, i64>>,
+    forever: &foldhash::HashMap<ViewKey, i64>,
+) -> WorkerPart {
+    use std::collections::BTreeMap;
+    let watermark = engine.watermark();
+    let mut keys: BTreeMap<ViewKey, KeyPart> = BTreeMap::new();
+    for (due, amounts) in retire {
+        for (key, amount) in amounts {
+            if *amount == 0 {
+                continue;
+            }
+            let part = keys.entry(*key).or_insert_with(|| KeyPart {
+                key: *key,
+                total: 0,
+                retire: Vec::new(),
+            });
+            // Every amount given to differential is retracted at its due time, so the total
+            // is what the pending retirements will take away.
+            part.total -= amount;
+            part.retire.push((*due, *amount));
+        }
+    }
+    for (key, total) in forever {
+        if *total != 0 {
+            keys.insert(
+                *key,
+                KeyPart {
+                    key: *key,
+                    total: *total,
+                    retire: Vec::new(),
+                },
+            );
+        }
+    }
+    let mut guilds: BTreeMap<u64, GuildPart> = engine
+        .checkpoint()
+        .into_iter()
+        .map(|(guild, state)| {
+            (
+                guild,
+                GuildPart {
+                    guild,
+                    state,
+                    keys: Vec::new(),
+                    watermark,
+                },
+            )
+        })
+        .collect();
+    for (key, part) in keys {
+        let guild = key.guild();
+        guilds
+            .entry(guild)
+            .or_insert_with(|| GuildPart {
+                guild,
+                state: GuildCheckpoint::default(),
+                keys: Vec::new(),
+                watermark,
+            })
+            .keys
+            .push(part);
+    }
+    WorkerPart {
+        guilds: guilds.into_values().collect(),
+    }
+}

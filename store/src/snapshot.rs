@@ -1,0 +1,279 @@
+//! Snapshots of the views (issue 4): a restart restores the latest one and replays only the
+//! rows stored after it, so recovery time follows the state's size, not the history's, and
+//! aggregates outlive the retention of raw events.
+//!
+//! A snapshot holds an opaque payload (the caller's: the dataflow's state and the API's
+//! directory) and the store's own [`FrameLedger`], both as of `next_lsn`: every log record
+//! below it, and none from it on, is counted in them. It is written only once every record
+//! below `next_lsn` is in committed Parquet files (so the rows after it are always found, and
+//! a crash can never leave a snapshot ahead of the store).
+//!
+//! File `DATA/snapshots/snapshot-<next_lsn, 20 digits>.bin`: magic `GFSNAP01`, body length
+//! (u64 LE), CRC-32 of the body (u32 LE), body = zstd(bincode(next_lsn, created_ms, ledger,
+//! payload)). Written to `.tmp`, fsynced, renamed, directory fsynced; the two newest are kept.
+//! A torn, truncated or corrupt file is skipped with a warning for the next older one.
+
+use crate::ledger::FrameLedger;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+const MAGIC: &[u8; 8] = b"GFSNAP01";
+const HEADER: usize = 8 + 8 + 4;
+/// Snapshots kept: the newest, and the one before in case the newest cannot be restored.
+const KEEP: usize = 2;
+const ZSTD_LEVEL: i32 = 3;
+
+/// Errors of snapshot files.
+#[derive(Debug, Error)]
+pub enum SnapshotError {
+    /// Reading or writing a file failed.
+    #[error("snapshot {path}: {source}")]
+    Io {
+        /// File or directory.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not a whole, intact snapshot.
+    #[error("snapshot {path} is corrupt: {reason}")]
+    Corrupt {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A snapshot as loaded.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Every log record below this LSN is in the snapshot, none from it on.
+    pub next_lsn: u64,
+    /// When it was written, Unix ms.
+    pub created_ms: i64,
+    pub(crate) ledger: FrameLedger,
+    /// The caller's state.
+    pub payload: Vec<u8>,
+}
+
+/// Borrowed form of [`Snapshot`] for writing (same layout).
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    next_lsn: u64,
+    created_ms: i64,
+    ledger: &'a FrameLedger,
+    payload: &'a [u8],
+}
+
+/// The snapshot directory of a data directory.
+#[derive(Clone, Debug)]
+pub struct SnapshotDir {
+    dir: PathBuf,
+}
+
+impl SnapshotDir {
+    /// `data/snapshots` (created on first write).
+    pub fn new(data: &Path) -> Self {
+        SnapshotDir {
+            dir: data.join("snapshots"),
+        }
+    }
+
+    fn path_of(&self, next_lsn: u64) -> PathBuf {
+        self.dir.join(format!("snapshot-{next_lsn:020}.bin"))
+    }
+
+    /// Snapshot files, newest first.
+    fn files(&self) -> Result<Vec<(u64, PathBuf)>, SnapshotError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.dir)(e)),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let lsn = name
+                .strip_prefix("snapshot-")
+                .and_then(|n| n.strip_suffix(".bin"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let Some(lsn) = lsn {
+                files.push((lsn, entry.path()));
+            }
+        }
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
+        Ok(files)
+    }
+
+    /// Writes a snapshot durably, then drops all but the newest [`KEEP`].
+    pub(crate) fn write(
+        &self,
+        next_lsn: u64,
+        ledger: &FrameLedger,
+        payload: &[u8],
+    ) -> Result<PathBuf, SnapshotError> {
+        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let path = self.path_of(next_lsn);
+        let encoded = bincode::serialize(&SnapshotRef {
+            next_lsn,
+            created_ms: now_ms(),
+            ledger,
+            payload,
+        })
+        .map_err(|e| SnapshotError::Corrupt {
+            path: path.clone(),
+            reason: format!("cannot encode: {e}"),
+        })?;
+        let body = zstd::bulk::compress(&encoded, ZSTD_LEVEL).map_err(io(&path))?;
+        let mut bytes = Vec::with_capacity(HEADER + body.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        let tmp = path.with_extension("bin.tmp");
+        let mut file = File::create(&tmp).map_err(io(&tmp))?;
+        let written = file.write_all(&bytes).and_then(|()| file.sync_all());
+        drop(file);
+        if let Err(e) = written {
+            // A full disk leaves no half snapshot behind.
+            let _ = fs::remove_file(&tmp);
+            return Err(io(&tmp)(e));
+        }
+        fs::rename(&tmp, &path).map_err(io(&path))?;
+        sync_dir(&self.dir)?;
+        for (_, old) in self.files()?.into_iter().skip(KEEP) {
+            let _ = fs::remove_file(old);
+        }
+        Ok(path)
+    }
+
+    /// The newest intact snapshot whose `next_lsn` is at most `limit` (what the store holds);
+    /// corrupt or newer ones are skipped with a warning.
+    pub(crate) fn latest(&self, limit: u64) -> Result<Option<Snapshot>, SnapshotError> {
+        for (lsn, path) in self.files()? {
+            if lsn > limit {
+                tracing::warn!(path = %path.display(), limit, "snapshot ahead of the stored rows, skipped");
+                continue;
+            }
+            match read(&path) {
+                Ok(snapshot) => return Ok(Some(snapshot)),
+                Err(e) => tracing::warn!(error = %e, "snapshot skipped"),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes every snapshot (after an erasure: they hold the erased member's state).
+    pub fn remove_all(&self) -> Result<usize, SnapshotError> {
+        let files = self.files()?;
+        for (_, path) in &files {
+            fs::remove_file(path).map_err(io(path))?;
+        }
+        if !files.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(files.len())
+    }
+}
+
+fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+    let corrupt = |reason: String| SnapshotError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = fs::read(path).map_err(io(path))?;
+    if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+        return Err(corrupt("no snapshot header".into()));
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&bytes[8..16]);
+    let len = u64::from_le_bytes(len);
+    let mut crc = [0u8; 4];
+    crc.copy_from_slice(&bytes[16..20]);
+    let body = &bytes[HEADER..];
+    if body.len() as u64 != len {
+        return Err(corrupt(format!(
+            "{} body bytes, {len} expected",
+            body.len()
+        )));
+    }
+    if crc32fast::hash(body) != u32::from_le_bytes(crc) {
+        return Err(corrupt("checksum mismatch".into()));
+    }
+    let decoded = zstd::stream::decode_all(body).map_err(|e| corrupt(e.to_string()))?;
+    bincode::deserialize(&decoded).map_err(|e| corrupt(e.to_string()))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), SnapshotError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gf-snapshot-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn newest_intact_within_the_store_wins_and_two_are_kept() {
+        let data = temp_dir("latest");
+        let snapshots = SnapshotDir::new(&data);
+        let mut ledger = FrameLedger::default();
+        ledger.admit(0, 1);
+        for lsn in [10, 20, 30] {
+            snapshots
+                .write(lsn, &ledger, format!("state {lsn}").as_bytes())
+                .unwrap();
+        }
+        assert_eq!(snapshots.files().unwrap().len(), 2, "the oldest is dropped");
+        let latest = snapshots.latest(u64::MAX).unwrap().unwrap();
+        assert_eq!(
+            (latest.next_lsn, latest.payload.as_slice()),
+            (30, &b"state 30"[..])
+        );
+        let mut restored = latest.ledger;
+        assert!(!restored.admit(0, 1), "the ledger comes back");
+        assert_eq!(
+            snapshots.latest(25).unwrap().unwrap().next_lsn,
+            20,
+            "ahead of the store"
+        );
+
+        // A flipped bit in the newest: the older one is used.
+        let newest = snapshots.path_of(30);
+        let mut bytes = fs::read(&newest).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&newest, &bytes).unwrap();
+        assert_eq!(snapshots.latest(u64::MAX).unwrap().unwrap().next_lsn, 20);
+        // Truncated too.
+        fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(snapshots.latest(u64::MAX).unwrap().unwrap().next_lsn, 20);
+
+        assert_eq!(snapshots.remove_all().unwrap(), 2);
+        assert!(snapshots.latest(u64::MAX).unwrap().is_none());
+        let _ = fs::remove_dir_all(&data);
+    }
+}
