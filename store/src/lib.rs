@@ -12,6 +12,9 @@
 //!
 //! - [`erase`]: a member's events out of the log, the Parquet files and PostgreSQL (privacy
 //!   requests); [`lock`]: the data directory's exclusive lock.
+//!
+//! - [`snapshot`]: snapshots of the views (the caller's payload and the frame ledger), so a
+//!   restart replays only the rows stored after the latest one.
 
 pub mod durable;
 pub mod erase;
