@@ -112,9 +112,10 @@ impl EventSink for DataflowSink {
 
     fn snapshot(&mut self) -> Option<anyhow::Result<Vec<u8>>> {
         self.flush();
-        let directory = self.directory.as_ref().map(PermissionDirectory::export);
         let mut guard = self.dataflow.lock();
-        let dataflow = guard.as_mut()?;
+        // Cluster processes rebuild from their stores (docs/STORAGE.md).
+        let dataflow = guard.as_mut().filter(|d| d.supports_snapshots())?;
+        let directory = self.directory.as_ref().map(PermissionDirectory::export);
         Some(crate::snapshots::capture(dataflow, directory))
     }
 }
@@ -129,11 +130,13 @@ pub fn save_snapshot<S: EventSink>(store: &mut DurableStore, sink: &mut S, force
     let Some(payload) = sink.snapshot() else {
         return;
     };
+    let captured = started.elapsed();
     match payload.and_then(|p| Ok((p.len(), store.save_snapshot(&p)?))) {
         Ok((bytes, Some(next_lsn))) => tracing::info!(
             next_lsn,
             bytes,
-            took_ms = started.elapsed().as_millis() as u64,
+            capture_ms = captured.as_millis() as u64,
+            write_ms = (started.elapsed() - captured).as_millis() as u64,
             "snapshot of the views written"
         ),
         Ok((_, None)) => {}

@@ -125,35 +125,40 @@ pub(crate) fn worker_part(
 ) -> WorkerPart {
     use std::collections::BTreeMap;
     let watermark = engine.watermark();
-    let mut keys: BTreeMap<ViewKey, KeyPart> = BTreeMap::new();
+    // Millions of keys: a hash index into a vector, sorted once, not an ordered map.
+    let mut index: foldhash::HashMap<ViewKey, usize> = foldhash::HashMap::default();
+    let mut keys: Vec<KeyPart> = Vec::new();
     for (due, amounts) in retire {
         for (key, amount) in amounts {
             if *amount == 0 {
                 continue;
             }
-            let part = keys.entry(*key).or_insert_with(|| KeyPart {
-                key: *key,
-                total: 0,
-                retire: Vec::new(),
+            let slot = *index.entry(*key).or_insert_with(|| {
+                keys.push(KeyPart {
+                    key: *key,
+                    total: 0,
+                    retire: Vec::new(),
+                });
+                keys.len() - 1
             });
+            let part = &mut keys[slot];
             // Every amount given to differential is retracted at its due time, so the total
             // is what the pending retirements will take away.
             part.total -= amount;
             part.retire.push((*due, *amount));
         }
     }
+    drop(index);
     for (key, total) in forever {
         if *total != 0 {
-            keys.insert(
-                *key,
-                KeyPart {
-                    key: *key,
-                    total: *total,
-                    retire: Vec::new(),
-                },
-            );
+            keys.push(KeyPart {
+                key: *key,
+                total: *total,
+                retire: Vec::new(),
+            });
         }
     }
+    keys.sort_unstable_by_key(|k| (k.key.guild(), k.key));
     let mut guilds: BTreeMap<u64, GuildPart> = engine
         .checkpoint()
         .into_iter()
@@ -169,8 +174,8 @@ pub(crate) fn worker_part(
             )
         })
         .collect();
-    for (key, part) in keys {
-        let guild = key.guild();
+    for part in keys {
+        let guild = part.key.guild();
         guilds
             .entry(guild)
             .or_insert_with(|| GuildPart {

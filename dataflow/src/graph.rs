@@ -202,18 +202,26 @@ pub fn build(
                                             part.state,
                                             part.watermark,
                                         );
+                                        // Grouped by due time: one ordered-map lookup per
+                                        // due time, not per key.
+                                        let mut dues: Vec<(u64, ViewKey, i64)> = Vec::new();
                                         for k in part.keys {
                                             if k.key.expiry(0).is_none() {
                                                 *forever.entry(k.key).or_insert(0) += k.total;
                                             }
-                                            for (due, amount) in k.retire {
-                                                *retire
-                                                    .entry(due)
-                                                    .or_default()
-                                                    .entry(k.key)
-                                                    .or_insert(0) += amount;
-                                            }
+                                            dues.extend(
+                                                k.retire
+                                                    .iter()
+                                                    .map(|&(due, amount)| (due, k.key, amount)),
+                                            );
                                             restored.push((k.key, k.total));
+                                        }
+                                        dues.sort_unstable_by_key(|(due, _, _)| *due);
+                                        for group in dues.chunk_by(|a, b| a.0 == b.0) {
+                                            let slot = retire.entry(group[0].0).or_default();
+                                            for &(_, key, amount) in group {
+                                                *slot.entry(key).or_insert(0) += amount;
+                                            }
                                         }
                                     }
                                     Input::Checkpoint { .. } => checkpoint_due = true,

@@ -302,6 +302,11 @@ impl Dataflow {
         }
     }
 
+    /// Whether [`Dataflow::checkpoint`] can work: not in cluster mode.
+    pub fn supports_snapshots(&self) -> bool {
+        !self.clustered
+    }
+
     /// Cuts a snapshot of everything fed so far (see [`crate::checkpoint`]): waits until the
     /// workers have processed every input and the read side has applied it, so call it
     /// between batches. The bytes restore with [`Dataflow::restore`].

@@ -4,9 +4,10 @@
 //!
 //! A snapshot holds an opaque payload (the caller's: the dataflow's state and the API's
 //! directory) and the store's own [`FrameLedger`], both as of `next_lsn`: every log record
-//! below it, and none from it on, is counted in them. It is written only once every record
-//! below `next_lsn` is in committed Parquet files (so the rows after it are always found, and
-//! a crash can never leave a snapshot ahead of the store).
+//! below it, and none from it on, is counted in them. It is written once the log holds every
+//! record below `next_lsn` durably, and used at open only once committed Parquet files hold
+//! them too (the log keeps every record Parquet does not hold yet, so the rows after it are
+//! always found); until then the one before is used.
 //!
 //! File `DATA/snapshots/snapshot-<next_lsn, 20 digits>.bin`: magic `GFSNAP01`, body length
 //! (u64 LE), CRC-32 of the body (u32 LE), body = zstd(bincode(next_lsn, created_ms, ledger,
@@ -117,12 +118,15 @@ impl SnapshotDir {
         Ok(files)
     }
 
-    /// Writes a snapshot durably, then drops all but the newest [`KEEP`].
+    /// Writes a snapshot durably, then drops all but the newest [`KEEP`] and the newest one
+    /// usable now (`next_lsn <= committed`, what Parquet holds), should the others wait for
+    /// Parquet.
     pub(crate) fn write(
         &self,
         next_lsn: u64,
         ledger: &FrameLedger,
         payload: &[u8],
+        committed: u64,
     ) -> Result<PathBuf, SnapshotError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.path_of(next_lsn);
@@ -153,8 +157,15 @@ impl SnapshotDir {
         }
         fs::rename(&tmp, &path).map_err(io(&path))?;
         sync_dir(&self.dir)?;
-        for (_, old) in self.files()?.into_iter().skip(KEEP) {
-            let _ = fs::remove_file(old);
+        let files = self.files()?;
+        let usable = files
+            .iter()
+            .find(|(lsn, _)| *lsn <= committed)
+            .map(|(lsn, _)| *lsn);
+        for (lsn, old) in files.into_iter().skip(KEEP) {
+            if Some(lsn) != usable {
+                let _ = fs::remove_file(old);
+            }
         }
         Ok(path)
     }
@@ -244,7 +255,7 @@ mod tests {
         ledger.admit(0, 1);
         for lsn in [10, 20, 30] {
             snapshots
-                .write(lsn, &ledger, format!("state {lsn}").as_bytes())
+                .write(lsn, &ledger, format!("state {lsn}").as_bytes(), lsn)
                 .unwrap();
         }
         assert_eq!(snapshots.files().unwrap().len(), 2, "the oldest is dropped");
@@ -272,7 +283,18 @@ mod tests {
         fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
         assert_eq!(snapshots.latest(u64::MAX).unwrap().unwrap().next_lsn, 20);
 
-        assert_eq!(snapshots.remove_all().unwrap(), 2);
+        // Two newer ones Parquet does not hold yet: the newest usable one stays.
+        snapshots.write(30, &ledger, b"state 30", 30).unwrap();
+        for lsn in [40, 50] {
+            snapshots.write(lsn, &ledger, b"ahead", 30).unwrap();
+        }
+        let kept: Vec<u64> = snapshots.files().unwrap().iter().map(|f| f.0).collect();
+        assert_eq!(kept, vec![50, 40, 30]);
+        assert_eq!(snapshots.latest(30).unwrap().unwrap().next_lsn, 30);
+        for lsn in [40, 50] {
+            fs::remove_file(snapshots.path_of(lsn)).unwrap();
+        }
+        assert_eq!(snapshots.remove_all().unwrap(), 1);
         assert!(snapshots.latest(u64::MAX).unwrap().is_none());
         let _ = fs::remove_dir_all(&data);
     }

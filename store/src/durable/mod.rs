@@ -325,9 +325,11 @@ impl DurableStore {
     }
 
     /// Writes a snapshot of `payload`: the caller's state after every event [`admit`] returned
-    /// so far (call it between admits). Everything is flushed to Parquet first, so the rows
-    /// after the snapshot are always there to replay. Returns the snapshot's `next_lsn`, or
-    /// None when snapshots are off (after an erasure, until the next start).
+    /// so far (call it between admits). The log is synced first, so every record the snapshot
+    /// counts is durable; it does not wait for Parquet: a snapshot is used at open only once
+    /// Parquet holds every row before it (the log keeps the rows after), normally seconds
+    /// later, and an older one is used until then. Returns the snapshot's `next_lsn`, or None
+    /// when snapshots are off (after an erasure, until the next start).
     ///
     /// [`admit`]: DurableStore::admit
     pub fn save_snapshot(&mut self, payload: &[u8]) -> Result<Option<u64>, StoreError> {
@@ -335,15 +337,11 @@ impl DurableStore {
             return Ok(None);
         }
         self.last_snapshot = Instant::now();
-        self.flush()?;
+        self.checkpoint(true)?;
         let next = lock(&self.wal).next_lsn();
-        let stored = self.flusher.flushed().map_or(0, |l| l + 1);
-        if stored < next {
-            return Err(StoreError::ParquetBehind {
-                errors: self.flusher.errors(),
-            });
-        }
-        self.snapshots.write(next, &self.ledger, payload)?;
+        let committed = self.flusher.flushed().map_or(0, |l| l + 1);
+        self.snapshots
+            .write(next, &self.ledger, payload, committed)?;
         Ok(Some(next))
     }
 
