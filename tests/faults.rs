@@ -545,11 +545,16 @@ fn check_nothing_corrupt(data: &Path) -> (guildflow_store::wal::Recovery, Vec<St
                     || rel == "LOCK"
                     || rel == "events/manifest.json"
                     || (rel.starts_with("wal/wal-") && rel.ends_with(".log"))
-                    || (rel.starts_with("events/day=") && rel.ends_with(".parquet"));
+                    || (rel.starts_with("events/day=") && rel.ends_with(".parquet"))
+                    || (rel.starts_with("snapshots/snapshot-") && rel.ends_with(".bin"));
                 assert!(known, "unexpected file {rel} in the data directory");
             }
         }
     }
+    // Every snapshot left reads back whole (a write the disk refused leaves none).
+    guildflow_store::snapshot::SnapshotDir::new(data)
+        .verify()
+        .unwrap_or_else(|e| panic!("a snapshot is corrupt: {e}"));
     // The log first, as a restart opens it.
     let wal = guildflow_store::wal::Wal::open(
         &data.join("wal"),

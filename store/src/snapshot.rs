@@ -186,6 +186,15 @@ impl SnapshotDir {
         Ok(None)
     }
 
+    /// Reads every snapshot back in full (an operator's check, and the fault tests'): their
+    /// `next_lsn`s, newest first, or the first one that does not read back intact.
+    pub fn verify(&self) -> Result<Vec<u64>, SnapshotError> {
+        self.files()?
+            .into_iter()
+            .map(|(_, path)| read(&path).map(|s| s.next_lsn))
+            .collect()
+    }
+
     /// Deletes every snapshot (after an erasure: they hold the erased member's state).
     pub fn remove_all(&self) -> Result<usize, SnapshotError> {
         let files = self.files()?;
