@@ -33,6 +33,14 @@ pub enum CheckpointError {
     /// Restoring needs a dataflow that has not been fed yet.
     #[error("a snapshot can only be restored before the first event")]
     NotFresh,
+    /// Fewer workers answered than run (one failed?).
+    #[error("{answered} of {workers} workers answered the snapshot request")]
+    Incomplete {
+        /// Parts received.
+        answered: usize,
+        /// Local workers.
+        workers: usize,
+    },
     /// The workers did not answer in time.
     #[error("the dataflow did not complete the snapshot within {0} s")]
     Timeout(u64),

@@ -324,11 +324,10 @@ impl Dataflow {
         let mut parts = self.state.take_parts();
         // Every worker answered before its frontier passed `time`.
         if parts.len() != self.feeds.len() {
-            return Err(CheckpointError::Decode(format!(
-                "{} of {} workers answered",
-                parts.len(),
-                self.feeds.len()
-            ))
+            return Err(CheckpointError::Incomplete {
+                answered: parts.len(),
+                workers: self.feeds.len(),
+            }
             .into());
         }
         let mut guilds: Vec<_> = parts.iter_mut().flat_map(|p| p.guilds.drain(..)).collect();
