@@ -41,6 +41,17 @@ fn replay(args: &[&std::ffi::OsStr]) -> String {
     stderr
 }
 
+/// `replay CAPTURE --data DATA --dump DUMP`: its stderr.
+fn replay_into(capture: &Path, data: &Path, dump: &Path) -> String {
+    replay(&[
+        capture.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--dump".as_ref(),
+        dump.as_os_str(),
+    ])
+}
+
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -57,13 +68,7 @@ fn replaying_into_a_directory_that_holds_part_of_the_capture_counts_nothing_twic
     let data = dir.join("data");
 
     replay(&[part.as_os_str(), "--data".as_ref(), data.as_os_str()]);
-    let second = replay(&[
-        capture.as_os_str(),
-        "--data".as_ref(),
-        data.as_os_str(),
-        "--dump".as_ref(),
-        dir.join("stored.json").as_os_str(),
-    ]);
+    let second = replay_into(&capture, &data, &dir.join("stored.json"));
     assert!(
         second.contains(&format!(
             "{} frames were already stored and skipped",
@@ -89,13 +94,7 @@ fn replaying_into_a_directory_that_holds_part_of_the_capture_counts_nothing_twic
     assert_eq!(stored, once, "part then whole differs from the whole once");
 
     // A third pass over a directory holding everything changes nothing.
-    let third = replay(&[
-        capture.as_os_str(),
-        "--data".as_ref(),
-        data.as_os_str(),
-        "--dump".as_ref(),
-        dir.join("again.json").as_os_str(),
-    ]);
+    let third = replay_into(&capture, &data, &dir.join("again.json"));
     assert!(
         third.contains(&format!(
             "{} frames were already stored and skipped",
@@ -114,13 +113,7 @@ fn replaying_into_a_directory_that_holds_part_of_the_capture_counts_nothing_twic
         bytes[middle] ^= 0x40;
         std::fs::write(&path, bytes).unwrap();
     }
-    let fourth = replay(&[
-        capture.as_os_str(),
-        "--data".as_ref(),
-        data.as_os_str(),
-        "--dump".as_ref(),
-        dir.join("rebuilt.json").as_os_str(),
-    ]);
+    let fourth = replay_into(&capture, &data, &dir.join("rebuilt.json"));
     assert!(!fourth.contains("restored the views"), "{fourth}");
     assert!(fourth.contains("snapshot skipped"), "{fourth}");
     assert!(
@@ -267,13 +260,7 @@ fn erase_removes_a_member_from_the_store_and_their_aggregates_at_restart() {
     let capture = dir.join("capture.jsonl");
     generate(&capture, 5_000);
     let data = dir.join("data");
-    replay(&[
-        capture.as_os_str(),
-        "--data".as_ref(),
-        data.as_os_str(),
-        "--dump".as_ref(),
-        dir.join("before.json").as_os_str(),
-    ]);
+    replay_into(&capture, &data, &dir.join("before.json"));
     let before = read_json(&dir.join("before.json"));
     let (guild, boards) = before.as_object().unwrap().iter().next().unwrap();
     let user = boards["messages/all"][0][0].as_str().unwrap().to_owned();

@@ -88,14 +88,11 @@ fn message(guild: u64, i: u64, at: i64) -> Event {
     }
 }
 
-#[test]
-fn automod_fires_through_the_dataflow() {
-    use guildflow_dataflow::automod::{ActionKind, AutomodConfig};
-    use guildflow_model::{GuildId, UserId};
-
-    let guild = 81_384_788_765_712_384u64;
+/// A dataflow of `workers` workers with the `anti-spam` preset on `guild`.
+fn start_with_anti_spam(guild: u64, workers: usize) -> Dataflow {
+    use guildflow_dataflow::automod::AutomodConfig;
     let mut dataflow = Dataflow::start(DataflowConfig {
-        workers: 2,
+        workers,
         ..DataflowConfig::default()
     })
     .unwrap();
@@ -109,6 +106,16 @@ fn automod_fires_through_the_dataflow() {
             },
         )
         .unwrap();
+    dataflow
+}
+
+#[test]
+fn automod_fires_through_the_dataflow() {
+    use guildflow_dataflow::automod::ActionKind;
+    use guildflow_model::{GuildId, UserId};
+
+    let guild = 81_384_788_765_712_384u64;
+    let mut dataflow = start_with_anti_spam(guild, 2);
     let start = 1_767_225_600_000i64;
     let events: Vec<Event> = (0..10u64)
         .map(|i| message(guild, i, start + i as i64 * 200))
@@ -161,27 +168,8 @@ fn keys_retiring_from_differential_leave_the_views_intact() {
 /// same message as without the restart.
 #[test]
 fn automod_windows_survive_a_snapshot() {
-    use guildflow_dataflow::automod::AutomodConfig;
-
     let guild = 81_384_788_765_712_384u64;
-    let start_with_rules = |workers| {
-        let mut dataflow = Dataflow::start(DataflowConfig {
-            workers,
-            ..DataflowConfig::default()
-        })
-        .unwrap();
-        let rule = AutomodConfig::preset("anti-spam").unwrap();
-        dataflow
-            .configure_automod(
-                guild,
-                AutomodConfig {
-                    rules: vec![rule],
-                    escalation: vec![],
-                },
-            )
-            .unwrap();
-        dataflow
-    };
+    let start_with_rules = |workers| start_with_anti_spam(guild, workers);
     let start = 1_767_225_600_000i64;
     let events: Vec<Event> = (0..10u64)
         .map(|i| message(guild, i, start + i as i64 * 200))
