@@ -9,10 +9,12 @@
 //! them too (the log keeps every record Parquet does not hold yet, so the rows after it are
 //! always found); until then the one before is used.
 //!
-//! File `DATA/snapshots/snapshot-<next_lsn, 20 digits>.bin`: magic `GFSNAP01`, body length
-//! (u64 LE), CRC-32 of the body (u32 LE), body = zstd(bincode(next_lsn, created_ms, ledger,
-//! payload)). Written to `.tmp`, fsynced, renamed, directory fsynced; the two newest are kept.
-//! A torn, truncated or corrupt file is skipped with a warning for the next older one.
+//! File `DATA/snapshots/snapshot-<next_lsn, 20 digits>.bin`: magic `GFSNAP02`, body length
+//! (u64 LE), CRC-32 of the body (u32 LE), body = zstd(payload, bincode(next_lsn, created_ms,
+//! ledger), that bincode's length as u64 LE). The payload (hundreds of MB for a large state) is
+//! streamed into the compressor and read back without a copy: the metadata trails it. Written
+//! to `.tmp`, fsynced, renamed, directory fsynced; the two newest are kept. A torn, truncated
+//! or corrupt file is skipped with a warning for the next older one.
 
 use crate::ledger::FrameLedger;
 use serde::{Deserialize, Serialize};
@@ -21,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-const MAGIC: &[u8; 8] = b"GFSNAP01";
+const MAGIC: &[u8; 8] = b"GFSNAP02";
 const HEADER: usize = 8 + 8 + 4;
 /// Snapshots kept: the newest, and the one before in case the newest cannot be restored.
 const KEEP: usize = 2;
@@ -56,7 +58,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
 }
 
 /// A snapshot as loaded.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct Snapshot {
     /// Every log record below this LSN is in the snapshot, none from it on.
     pub next_lsn: u64,
@@ -67,13 +69,20 @@ pub struct Snapshot {
     pub payload: Vec<u8>,
 }
 
-/// Borrowed form of [`Snapshot`] for writing (same layout).
+/// What trails the payload in a snapshot's body.
+#[derive(Deserialize)]
+struct Meta {
+    next_lsn: u64,
+    created_ms: i64,
+    ledger: FrameLedger,
+}
+
+/// Borrowed form of [`Meta`] for writing (same layout).
 #[derive(Serialize)]
-struct SnapshotRef<'a> {
+struct MetaRef<'a> {
     next_lsn: u64,
     created_ms: i64,
     ledger: &'a FrameLedger,
-    payload: &'a [u8],
 }
 
 /// The snapshot directory of a data directory.
@@ -130,25 +139,26 @@ impl SnapshotDir {
     ) -> Result<PathBuf, SnapshotError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.path_of(next_lsn);
-        let encoded = bincode::serialize(&SnapshotRef {
+        let meta = bincode::serialize(&MetaRef {
             next_lsn,
             created_ms: now_ms(),
             ledger,
-            payload,
         })
         .map_err(|e| SnapshotError::Corrupt {
             path: path.clone(),
             reason: format!("cannot encode: {e}"),
         })?;
-        let body = zstd::bulk::compress(&encoded, ZSTD_LEVEL).map_err(io(&path))?;
-        let mut bytes = Vec::with_capacity(HEADER + body.len());
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        bytes.extend_from_slice(&body);
+        let body = compress(payload, &meta).map_err(io(&path))?;
+        let mut header = Vec::with_capacity(HEADER);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        header.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         let tmp = path.with_extension("bin.tmp");
         let mut file = File::create(&tmp).map_err(io(&tmp))?;
-        let written = file.write_all(&bytes).and_then(|()| file.sync_all());
+        let written = file
+            .write_all(&header)
+            .and_then(|()| file.write_all(&body))
+            .and_then(|()| file.sync_all());
         drop(file);
         if let Err(e) = written {
             // A full disk leaves no half snapshot behind.
@@ -232,8 +242,38 @@ fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     if crc32fast::hash(body) != u32::from_le_bytes(crc) {
         return Err(corrupt("checksum mismatch".into()));
     }
-    let decoded = zstd::stream::decode_all(body).map_err(|e| corrupt(e.to_string()))?;
-    bincode::deserialize(&decoded).map_err(|e| corrupt(e.to_string()))
+    let mut payload = zstd::stream::decode_all(body).map_err(|e| corrupt(e.to_string()))?;
+    // Payload, metadata, metadata length: split from the end, the payload is not copied.
+    let meta_len = payload
+        .len()
+        .checked_sub(8)
+        .map(|at| {
+            let mut len = [0u8; 8];
+            len.copy_from_slice(&payload[at..]);
+            u64::from_le_bytes(len)
+        })
+        .and_then(|len| usize::try_from(len).ok())
+        .filter(|len| len.saturating_add(8) <= payload.len())
+        .ok_or_else(|| corrupt("no metadata".into()))?;
+    let meta_at = payload.len() - 8 - meta_len;
+    let meta: Meta = bincode::deserialize(&payload[meta_at..payload.len() - 8])
+        .map_err(|e| corrupt(e.to_string()))?;
+    payload.truncate(meta_at);
+    Ok(Snapshot {
+        next_lsn: meta.next_lsn,
+        created_ms: meta.created_ms,
+        ledger: meta.ledger,
+        payload,
+    })
+}
+
+/// zstd of `payload`, `meta`, `meta`'s length, streamed (no joined copy of the payload).
+fn compress(payload: &[u8], meta: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+    encoder.write_all(payload)?;
+    encoder.write_all(meta)?;
+    encoder.write_all(&(meta.len() as u64).to_le_bytes())?;
+    encoder.finish()
 }
 
 fn sync_dir(dir: &Path) -> Result<(), SnapshotError> {
