@@ -225,7 +225,16 @@ fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     };
     let bytes = fs::read(path).map_err(io(path))?;
     if bytes.len() < HEADER || &bytes[..8] != MAGIC {
-        return Err(corrupt("no snapshot header".into()));
+        let found = bytes.get(..8).unwrap_or_default();
+        return Err(corrupt(if found.starts_with(b"GFSNAP") {
+            format!(
+                "format {}, this build reads {}",
+                String::from_utf8_lossy(found),
+                String::from_utf8_lossy(MAGIC)
+            )
+        } else {
+            "no snapshot header".into()
+        }));
     }
     let mut len = [0u8; 8];
     len.copy_from_slice(&bytes[8..16]);
