@@ -131,13 +131,14 @@ pub fn save_snapshot<S: EventSink>(store: &mut DurableStore, sink: &mut S, force
         return;
     };
     let captured = started.elapsed();
-    match payload.and_then(|p| Ok((p.len(), store.save_snapshot(&p)?))) {
+    // A clean stop waits for the file; otherwise it is written while ingestion goes on.
+    match payload.and_then(|p| Ok((p.len(), store.save_snapshot(p, force)?))) {
         Ok((bytes, Some(next_lsn))) => tracing::info!(
             next_lsn,
             bytes,
             capture_ms = captured.as_millis() as u64,
-            write_ms = (started.elapsed() - captured).as_millis() as u64,
-            "snapshot of the views written"
+            store_ms = (started.elapsed() - captured).as_millis() as u64,
+            "snapshot of the views taken"
         ),
         Ok((_, None)) => {}
         Err(e) => tracing::error!(error = %format!("{e:#}"), "snapshot of the views failed"),

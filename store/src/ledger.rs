@@ -16,14 +16,14 @@ const SEQ_WINDOW: u64 = 1 << 16;
 /// Sessions remembered; the oldest is forgotten first.
 pub const MAX_SESSIONS: usize = 4096;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct SessionFrames {
     highest: u64,
     seen: HashSet<u64>,
 }
 
 /// Stored frames by shard session.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FrameLedger {
     sessions: HashMap<(u32, Box<str>), SessionFrames>,
     order: VecDeque<(u32, Box<str>)>,

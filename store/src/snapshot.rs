@@ -181,8 +181,16 @@ impl SnapshotDir {
     }
 
     /// The newest intact snapshot whose `next_lsn` is at most `limit` (what the store holds);
-    /// corrupt or newer ones are skipped with a warning.
+    /// corrupt or newer ones are skipped with a warning. Called at open, under the data
+    /// directory's lock: `.tmp` files are writes a crash interrupted, and go.
     pub(crate) fn latest(&self, limit: u64) -> Result<Option<Snapshot>, SnapshotError> {
+        if let Ok(entries) = fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".bin.tmp") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
         for (lsn, path) in self.files()? {
             if lsn > limit {
                 tracing::warn!(path = %path.display(), limit, "snapshot ahead of the stored rows, skipped");
@@ -337,9 +345,18 @@ mod tests {
         bytes[last] ^= 1;
         fs::write(&newest, &bytes).unwrap();
         assert_eq!(snapshots.latest(u64::MAX).unwrap().unwrap().next_lsn, 20);
-        // Truncated too.
+        // Truncated too; an interrupted write's temp file goes.
         fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+        fs::write(
+            snapshots.dir.join("snapshot-00000000000000000099.bin.tmp"),
+            b"half",
+        )
+        .unwrap();
         assert_eq!(snapshots.latest(u64::MAX).unwrap().unwrap().next_lsn, 20);
+        assert!(!snapshots
+            .dir
+            .join("snapshot-00000000000000000099.bin.tmp")
+            .exists());
 
         // Two newer ones Parquet does not hold yet: the newest usable one stays.
         snapshots.write(30, &ledger, b"state 30", 30).unwrap();

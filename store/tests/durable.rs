@@ -133,7 +133,9 @@ fn a_restart_restores_the_snapshot_and_replays_only_later_rows_even_after_retent
         assert_eq!(admit(&mut store, frames).len(), 100);
     }
     assert_eq!(
-        store.save_snapshot(b"views of 400 events").unwrap(),
+        store
+            .save_snapshot(b"views of 400 events".to_vec(), false)
+            .unwrap(),
         Some(400)
     );
     // A fifth day after it.
@@ -187,12 +189,20 @@ fn an_erasure_removes_the_snapshots_and_stops_new_ones() {
         &mut store,
         (1..=10).map(|s| frame(s, BASE + s as i64)).collect(),
     );
-    assert_eq!(store.save_snapshot(b"views").unwrap(), Some(10));
+    assert_eq!(
+        store.save_snapshot(b"views".to_vec(), true).unwrap(),
+        Some(10)
+    );
     assert!(data.join("snapshots").read_dir().unwrap().next().is_some());
     let report = store.erase_member(GUILD, 3).unwrap();
     assert_eq!(report.snapshots_removed, 1);
     assert!(data.join("snapshots").read_dir().unwrap().next().is_none());
-    assert_eq!(store.save_snapshot(b"views with member 3").unwrap(), None);
+    assert_eq!(
+        store
+            .save_snapshot(b"views with member 3".to_vec(), true)
+            .unwrap(),
+        None
+    );
     assert!(!store.snapshot_due() && !store.snapshots_enabled());
     drop(store);
     let mut store = open(&data);

@@ -133,6 +133,8 @@ pub struct DurableStore {
     snapshots_off: bool,
     snapshot_every: Option<Duration>,
     last_snapshot: Instant,
+    /// The snapshot being compressed and written on a thread of its own.
+    snapshot_writer: Option<std::thread::JoinHandle<()>>,
     /// Held while open: erase and a second process are refused meanwhile.
     _lock: DirLock,
 }
@@ -208,6 +210,7 @@ impl DurableStore {
             snapshots_off: false,
             snapshot_every: config.snapshot_every,
             last_snapshot: Instant::now(),
+            snapshot_writer: None,
             _lock: lock,
         })
     }
@@ -328,21 +331,64 @@ impl DurableStore {
     /// so far (call it between admits). The log is synced first, so every record the snapshot
     /// counts is durable; it does not wait for Parquet: a snapshot is used at open only once
     /// Parquet holds every row before it (the log keeps the rows after), normally seconds
-    /// later, and an older one is used until then. Returns the snapshot's `next_lsn`, or None
-    /// when snapshots are off (after an erasure, until the next start).
+    /// later, and an older one is used until then. With `wait` false the file is compressed
+    /// and written on a thread of its own (ingestion goes on; its outcome is logged), else
+    /// before returning. Returns the snapshot's `next_lsn`, or None when snapshots are off
+    /// (after an erasure, until the next start).
     ///
     /// [`admit`]: DurableStore::admit
-    pub fn save_snapshot(&mut self, payload: &[u8]) -> Result<Option<u64>, StoreError> {
+    pub fn save_snapshot(
+        &mut self,
+        payload: Vec<u8>,
+        wait: bool,
+    ) -> Result<Option<u64>, StoreError> {
         if self.snapshots_off {
             return Ok(None);
         }
         self.last_snapshot = Instant::now();
+        // One at a time, in order (the previous one is long done at any sane interval).
+        self.join_snapshot_writer();
         self.checkpoint(true)?;
         let next = lock(&self.wal).next_lsn();
         let committed = self.flusher.flushed().map_or(0, |l| l + 1);
-        self.snapshots
-            .write(next, &self.ledger, payload, committed)?;
+        if wait {
+            self.snapshots
+                .write(next, &self.ledger, &payload, committed)?;
+            return Ok(Some(next));
+        }
+        let ledger = self.ledger.clone();
+        let snapshots = self.snapshots.clone();
+        let writer = std::thread::Builder::new()
+            .name("guildflow-snapshot".into())
+            .spawn(move || {
+                let started = Instant::now();
+                match snapshots.write(next, &ledger, &payload, committed) {
+                    Ok(_) => tracing::info!(
+                        next_lsn = next,
+                        bytes = payload.len(),
+                        write_ms = started.elapsed().as_millis() as u64,
+                        "snapshot file written"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "snapshot file not written"),
+                }
+            })
+            .map_err(|source| {
+                StoreError::Snapshot(SnapshotError::Io {
+                    path: PathBuf::from("snapshots"),
+                    source,
+                })
+            })?;
+        self.snapshot_writer = Some(writer);
         Ok(Some(next))
+    }
+
+    /// Waits for the snapshot being written, if any.
+    fn join_snapshot_writer(&mut self) {
+        if let Some(writer) = self.snapshot_writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the snapshot writer panicked; the previous snapshot stays");
+            }
+        }
     }
 
     /// Whether a snapshot is due (the configured interval has passed since the last one).
@@ -497,8 +543,10 @@ impl DurableStore {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let wal = self.wal.clone();
-        // The running views still hold the member; the next start rebuilds without them.
+        // The running views still hold the member; the next start rebuilds without them. A
+        // snapshot still being written would land after the erasure removed the others.
         self.snapshots_off = true;
+        self.join_snapshot_writer();
         let outcome = self.flusher.with_store(|store| {
             let mut wal = lock(&wal);
             erase_in(&data, Some(store), Some(&mut wal), guild, user)
@@ -535,10 +583,19 @@ impl DurableStore {
     /// Stops the sinks after a last flush; PostgreSQL gets `grace` to catch up.
     pub async fn close(mut self, grace: Duration) -> Result<Option<SinkStatus>, StoreError> {
         self.flush()?;
+        self.join_snapshot_writer();
         let status = match self.postgres.take() {
             Some(pg) => Some(pg.shutdown(grace).await),
             None => None,
         };
         Ok(status)
+    }
+}
+
+impl Drop for DurableStore {
+    fn drop(&mut self) {
+        // A snapshot half written when the process goes on without the store would leave its
+        // `.tmp` behind and the previous snapshot in use; finish it.
+        self.join_snapshot_writer();
     }
 }
