@@ -124,12 +124,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<CheckpointOwned, CheckpointError> {
     bincode::deserialize(bytes).map_err(|e| CheckpointError::Decode(e.to_string()))
 }
 
-/// Builds a worker's guild parts from its engine and its operator's key bookkeeping:
-/// `retire` (due time → key → amount) and `forever` (totals of keys that never retire).
+/// Builds a worker's guild parts from its engine and its operator's pending retirements
+/// (`retire`: due time → key → amount). Keys that never retire are added from the read side
+/// ([`add_lasting_keys`]).
 pub(crate) fn worker_part(
     engine: &crate::engine::Engine,
     retire: &std::collections::BTreeMap<u64, foldhash::HashMap<ViewKey, i64>>,
-    forever: &foldhash::HashMap<ViewKey, i64>,
 ) -> WorkerPart {
     use std::collections::BTreeMap;
     let watermark = engine.watermark();
@@ -157,15 +157,6 @@ pub(crate) fn worker_part(
         }
     }
     drop(index);
-    for (key, total) in forever {
-        if *total != 0 {
-            keys.push(KeyPart {
-                key: *key,
-                total: *total,
-                retire: Vec::new(),
-            });
-        }
-    }
     keys.sort_unstable_by_key(|k| (k.key.guild(), k.key));
     let mut guilds: BTreeMap<u64, GuildPart> = engine
         .checkpoint()
@@ -198,4 +189,58 @@ pub(crate) fn worker_part(
     WorkerPart {
         guilds: guilds.into_values().collect(),
     }
+}
+
+/// Adds differential's keys that never retire (a member's messages per channel, a guild's
+/// member count) to the guilds' parts. Their totals are exactly what the read side publishes
+/// (`apply_change` keeps the latest total of each), so they are read from there at the cut
+/// rather than tracked per update on the hot path.
+pub(crate) fn add_lasting_keys(guilds: &mut Vec<GuildPart>, published: &Published, watermark: i64) {
+    let mut index: foldhash::HashMap<u64, usize> = guilds
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.guild, i))
+        .collect();
+    let mut part_of = |guilds: &mut Vec<GuildPart>, guild: u64| -> usize {
+        *index.entry(guild).or_insert_with(|| {
+            guilds.push(GuildPart {
+                guild,
+                state: GuildCheckpoint::default(),
+                keys: Vec::new(),
+                watermark,
+            });
+            guilds.len() - 1
+        })
+    };
+    for (&(guild, user), channels) in &published.member_channels {
+        let i = part_of(guilds, guild);
+        guilds[i]
+            .keys
+            .extend(
+                channels
+                    .iter()
+                    .filter(|(_, t)| **t != 0)
+                    .map(|(&channel, &total)| KeyPart {
+                        key: ViewKey::MemberChannel {
+                            guild,
+                            user,
+                            channel,
+                        },
+                        total,
+                        retire: Vec::new(),
+                    }),
+            );
+    }
+    for (&guild, &count) in &published.member_counts {
+        let i = part_of(guilds, guild);
+        guilds[i].keys.push(KeyPart {
+            key: ViewKey::Members { guild },
+            total: count + crate::keys::MEMBER_COUNT_OFFSET,
+            retire: Vec::new(),
+        });
+    }
+    for part in guilds.iter_mut() {
+        part.keys.sort_unstable_by_key(|k| k.key);
+    }
+    guilds.sort_unstable_by_key(|g| g.guild);
 }

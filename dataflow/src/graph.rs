@@ -162,9 +162,6 @@ pub fn build(
                     let mut watermark = i64::MIN;
                     // Retirements by due time, summed per key.
                     let mut retire: BTreeMap<u64, HashMap<ViewKey, i64>> = BTreeMap::new();
-                    // Totals of the keys that never retire (a snapshot needs them; the others'
-                    // totals are what their pending retirements take away).
-                    let mut forever: HashMap<ViewKey, i64> = HashMap::default();
                     // Totals of restored keys, to give differential at the next output.
                     let mut restored: Vec<(ViewKey, i64)> = Vec::new();
                     let mut checkpoint_due = false;
@@ -206,9 +203,6 @@ pub fn build(
                                         // due time, not per key.
                                         let mut dues: Vec<(u64, ViewKey, i64)> = Vec::new();
                                         for k in part.keys {
-                                            if k.key.expiry(0).is_none() {
-                                                *forever.entry(k.key).or_insert(0) += k.total;
-                                            }
                                             dues.extend(
                                                 k.retire
                                                     .iter()
@@ -269,15 +263,9 @@ pub fn build(
                             }
                             for (key, amount) in engine.deltas().drain() {
                                 session.give((GuildKey(key), time, amount));
-                                match key.expiry(time) {
-                                    Some(expiry) => {
-                                        *retire
-                                            .entry(expiry)
-                                            .or_default()
-                                            .entry(key)
-                                            .or_insert(0) -= amount
-                                    }
-                                    None => *forever.entry(key).or_insert(0) += amount,
+                                if let Some(expiry) = key.expiry(time) {
+                                    *retire.entry(expiry).or_default().entry(key).or_insert(0) -=
+                                        amount;
                                 }
                             }
                             for at in due {
@@ -295,7 +283,7 @@ pub fn build(
                         if std::mem::take(&mut checkpoint_due) {
                             // After this activation's output: the part holds exactly what
                             // differential was given.
-                            let part = crate::checkpoint::worker_part(&engine, &retire, &forever);
+                            let part = crate::checkpoint::worker_part(&engine, &retire);
                             let _ = signals_out.send(WorkerOutput::Checkpoint(part));
                         }
                         let next = match (bound, stash.keys().next()) {

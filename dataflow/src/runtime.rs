@@ -331,14 +331,15 @@ impl Dataflow {
             .into());
         }
         let mut guilds: Vec<_> = parts.iter_mut().flat_map(|p| p.guilds.drain(..)).collect();
-        guilds.sort_unstable_by_key(|g| g.guild);
         let published = self.state.read();
+        let max_at = self.max_at.load(Ordering::Acquire);
+        checkpoint::add_lasting_keys(&mut guilds, &published, max_at);
         let bytes = checkpoint::encode(&CheckpointRef {
             feeder: FeederPart {
                 version: CHECKPOINT_VERSION,
                 time,
                 epoch: self.epoch,
-                max_at: self.max_at.load(Ordering::Acquire),
+                max_at,
                 events: self.events,
                 dedup: &self.dedup,
             },

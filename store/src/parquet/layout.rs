@@ -1,5 +1,6 @@
 //! Where a row goes: its UTC day and guild bucket, and the paths that name them.
 
+use guildflow_model::period::civil_from_days;
 use std::path::PathBuf;
 
 /// Milliseconds in a UTC day.
@@ -14,20 +15,6 @@ pub fn day_of(ts_ms: i64) -> i64 {
 pub fn day_string(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Howard Hinnant's `civil_from_days`: exact for every day, no table, no dependency.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The bucket of a guild: `guild % buckets`, or None for rows without a guild.
