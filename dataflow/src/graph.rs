@@ -186,11 +186,13 @@ pub fn build(
                             };
                             let mut events = Vec::with_capacity(items.len());
                             // A snapshot's parts go first: whatever else shares their time was
-                            // sent after the snapshot was taken.
-                            let (restores, items): (Vec<Input>, Vec<Input>) = items
-                                .into_iter()
-                                .partition(|item| matches!(item, Input::Restore(_)));
-                            for item in restores.into_iter().chain(items) {
+                            // sent after the snapshot was taken. (Only a restore's time holds
+                            // any: other times are not reordered or copied.)
+                            let mut items = items;
+                            if items.iter().any(|item| matches!(item, Input::Restore(_))) {
+                                items.sort_by_key(|item| !matches!(item, Input::Restore(_)));
+                            }
+                            for item in items {
                                 match item {
                                     Input::Restore(part) => {
                                         let part = *part;
