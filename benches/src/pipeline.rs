@@ -115,32 +115,8 @@ pub(crate) fn run_hashmap_baseline(events: Vec<Event>) -> f64 {
         let deltas: Vec<(ViewKey, i64)> = engine.deltas().drain().collect();
         for (key, amount) in deltas {
             let total = totals.entry(key).or_insert(0);
-            let was = *total;
             *total += amount;
             let now = *total;
-            if let ViewKey::Active {
-                guild,
-                bucket,
-                start,
-                ..
-            } = key
-            {
-                if was == 0 && now > 0 {
-                    let count_key = ViewKey::ActiveCount {
-                        guild,
-                        bucket,
-                        start,
-                    };
-                    let count = totals.entry(count_key).or_insert(0);
-                    *count += 1;
-                    changes.push(Change {
-                        key: count_key,
-                        total: *count,
-                        delta: 1,
-                    });
-                }
-                continue;
-            }
             changes.push(Change {
                 key,
                 total: now,

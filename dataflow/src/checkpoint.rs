@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Format version; a snapshot of another version is refused (the caller replays everything).
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// Why a snapshot could not be taken or restored.
 #[derive(Debug, Error)]

@@ -2,16 +2,15 @@
 //!
 //! ```text
 //! input (Input, time = event-time ms) ──exchange by guild──► "Engine" (unary_frontier: per-guild
-//!   state machines, per-batch pre-aggregation) ──(GuildKey, time, amount)──► differential:
-//!     counters:  count_total                      ─┐
-//!     Active marks: distinct_total → per-bucket    ─┴─► count_total ──► "Publish" sink
+//!   state machines, per-batch pre-aggregation, distinct active members) ──(GuildKey, time,
+//!   amount)──► differential count_total ──► "Publish" sink
 //! ```
 //! Keys are exchanged by guild at every step, so all of a guild's state sits on one worker.
 
 use crate::engine::{Engine, EngineConfig, Signal};
 use crate::keys::ViewKey;
 use crate::settings::GuildSettings;
-use differential_dataflow::operators::{CountTotal, ThresholdTotal};
+use differential_dataflow::operators::CountTotal;
 use differential_dataflow::AsCollection;
 use foldhash::HashMap;
 use guildflow_model::Event;
@@ -302,27 +301,8 @@ pub fn build(
                     }
                 },
             );
-        let updates = updates.as_collection();
-        let active = updates
-            .clone()
-            .filter(|key: &GuildKey| matches!(key.0, ViewKey::Active { .. }))
-            .distinct_total_core::<i64>()
-            .map(|key: GuildKey| match key.0 {
-                ViewKey::Active {
-                    guild,
-                    bucket,
-                    start,
-                    ..
-                } => GuildKey(ViewKey::ActiveCount {
-                    guild,
-                    bucket,
-                    start,
-                }),
-                other => GuildKey(other),
-            });
-        let counters = updates.filter(|key: &GuildKey| !matches!(key.0, ViewKey::Active { .. }));
-        counters
-            .concat(active)
+        updates
+            .as_collection()
             .count_total_core::<i64>()
             .inner
             .probe_with(&probe)

@@ -41,7 +41,7 @@ pub enum SeriesMetric {
     Joins,
     /// GUILD_MEMBER_REMOVE.
     Leaves,
-    /// Distinct active members (derived by the dataflow from [`ViewKey::Active`]).
+    /// Distinct active members ([`ViewKey::ActiveCount`], counted by the engine).
     ActiveMembers,
 }
 
@@ -125,18 +125,8 @@ pub enum ViewKey {
         /// Guild.
         guild: u64,
     },
-    /// A member was active in an hour or day bucket; the dataflow keeps distinct marks.
-    Active {
-        /// Guild.
-        guild: u64,
-        /// Bucket width (hour or day).
-        bucket: Bucket,
-        /// Local bucket start.
-        start: i64,
-        /// User.
-        user: u64,
-    },
-    /// Distinct active members of a bucket (derived in the dataflow from `Active`).
+    /// Distinct active members of a bucket (hour or day): the engine adds 1 for each member
+    /// new to the bucket (`engine::activity`).
     ActiveCount {
         /// Guild.
         guild: u64,
@@ -161,10 +151,8 @@ impl ViewKey {
     pub fn expiry(&self, time: u64) -> Option<u64> {
         let start = match self {
             ViewKey::Member { day, .. } | ViewKey::Channel { day, .. } => *day,
-            ViewKey::Series { start, .. } | ViewKey::Active { start, .. } => *start,
-            ViewKey::ActiveCount { .. }
-            | ViewKey::MemberChannel { .. }
-            | ViewKey::Members { .. } => return None,
+            ViewKey::Series { start, .. } | ViewKey::ActiveCount { start, .. } => *start,
+            ViewKey::MemberChannel { .. } | ViewKey::Members { .. } => return None,
         };
         // Local starts are within ±14 h of UTC; the retention dwarfs that.
         let by_bucket = u64::try_from(start.saturating_add(RETENTION_MS)).unwrap_or(0);
@@ -179,7 +167,6 @@ impl ViewKey {
             | ViewKey::MemberChannel { guild, .. }
             | ViewKey::Series { guild, .. }
             | ViewKey::Members { guild }
-            | ViewKey::Active { guild, .. }
             | ViewKey::ActiveCount { guild, .. } => *guild,
         }
     }

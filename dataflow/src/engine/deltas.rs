@@ -10,6 +10,22 @@ use guildflow_model::{Bucket, Period};
 #[derive(Debug, Default)]
 pub struct Deltas {
     sums: HashMap<ViewKey, i64>,
+    /// Activity marks (guild, user, hour or day, local start), resolved against the guild's
+    /// [`super::activity::ActiveMarks`] by the engine into `ActiveCount` updates.
+    marks: Vec<ActiveMark>,
+}
+
+/// A member was active in a bucket (see [`super::activity`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveMark {
+    /// Guild.
+    pub guild: u64,
+    /// Member.
+    pub user: u64,
+    /// Hour or day.
+    pub bucket: Bucket,
+    /// Local bucket start.
+    pub start: i64,
 }
 
 impl Deltas {
@@ -20,9 +36,24 @@ impl Deltas {
         }
     }
 
-    /// Takes the non-zero sums, leaving the buffer empty (its capacity is kept).
+    /// Takes the non-zero sums, leaving the buffer empty (its capacity is kept). Activity
+    /// marks are not in them: the engine resolves those first ([`Deltas::take_marks`]).
     pub fn drain(&mut self) -> impl Iterator<Item = (ViewKey, i64)> + '_ {
         self.sums.drain().filter(|(_, v)| *v != 0)
+    }
+
+    /// Takes the pending activity marks (the caller hands the vector back with
+    /// [`Deltas::return_marks`] to keep its capacity).
+    pub fn take_marks(&mut self) -> Vec<ActiveMark> {
+        std::mem::take(&mut self.marks)
+    }
+
+    /// Gives back an emptied mark vector.
+    pub fn return_marks(&mut self, mut marks: Vec<ActiveMark>) {
+        marks.clear();
+        if self.marks.is_empty() {
+            self.marks = marks;
+        }
     }
 
     /// Number of distinct keys touched.
@@ -30,23 +61,20 @@ impl Deltas {
         self.sums.len()
     }
 
-    /// Whether nothing was touched.
+    /// Whether nothing was touched (no sums and no marks).
     pub fn is_empty(&self) -> bool {
-        self.sums.is_empty()
+        self.sums.is_empty() && self.marks.is_empty()
     }
 
     fn active(&mut self, tz: Timezone, guild: u64, user: u64, at: i64) {
         for bucket in [Bucket::Hour, Bucket::Day] {
             let start = tz.bucket_key(bucket, at);
-            self.add(
-                ViewKey::Active {
-                    guild,
-                    bucket,
-                    start,
-                    user,
-                },
-                1,
-            );
+            self.marks.push(ActiveMark {
+                guild,
+                user,
+                bucket,
+                start,
+            });
         }
     }
 

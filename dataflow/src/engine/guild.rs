@@ -1,6 +1,7 @@
 //! One guild's sequential state: what needs event order (de-duplication, voice sessions, XP
 //! cooldowns, member count, automod windows) lives here, outside the arrangements.
 
+use super::activity::{ActiveMarks, MemberActivity};
 use super::dedup::MessageIds;
 use super::deltas::Deltas;
 use super::voice::{ClosedVoiceSession, VoiceSessions};
@@ -27,6 +28,8 @@ pub struct GuildState {
     member_count: Option<i64>,
     message_ids: MessageIds,
     pub(crate) voice: VoiceSessions,
+    /// Who was active in which hours and days (distinct active members).
+    pub(crate) active: ActiveMarks,
     xp: HashMap<u64, Xp>,
     /// Compiled rules and their per-member windows (None: automod off).
     pub(crate) automod: Option<(CompiledAutomod, AutomodState)>,
@@ -41,6 +44,7 @@ pub struct GuildCheckpoint {
     member_count: Option<i64>,
     message_ids: MessageIds,
     voice: VoiceSessions,
+    active: Vec<(u64, MemberActivity)>,
     xp: Vec<(u64, Xp)>,
     automod: Option<AutomodState>,
 }
@@ -260,6 +264,7 @@ impl GuildState {
             member_count: self.member_count,
             message_ids: self.message_ids.clone(),
             voice: self.voice.clone(),
+            active: self.active.checkpoint(),
             xp,
             automod: self.automod.as_ref().map(|(_, windows)| windows.clone()),
         }
@@ -272,6 +277,7 @@ impl GuildState {
         self.member_count = checkpoint.member_count;
         self.message_ids = checkpoint.message_ids;
         self.voice = checkpoint.voice;
+        self.active.restore(checkpoint.active);
         self.xp = checkpoint.xp.into_iter().collect();
         if let (Some((_, windows)), Some(saved)) = (self.automod.as_mut(), checkpoint.automod) {
             *windows = saved;

@@ -2,6 +2,7 @@
 //! events into pre-aggregated view deltas and signals. The timely operator in `graph` owns one
 //! [`Engine`] per worker (for the guilds exchanged to it); tests can drive it directly.
 
+pub mod activity;
 pub mod dedup;
 pub mod deltas;
 pub mod guild;
@@ -209,8 +210,24 @@ impl Engine {
         }
     }
 
-    /// The pending view deltas.
+    /// The pending view deltas, with the activity marks made so far resolved into distinct
+    /// active-member counts.
     pub fn deltas(&mut self) -> &mut Deltas {
+        let marks = self.deltas.take_marks();
+        for mark in &marks {
+            let state = self.guilds.entry(mark.guild).or_default();
+            if state.active.mark(mark.user, mark.bucket, mark.start) {
+                self.deltas.add(
+                    crate::keys::ViewKey::ActiveCount {
+                        guild: mark.guild,
+                        bucket: mark.bucket,
+                        start: mark.start,
+                    },
+                    1,
+                );
+            }
+        }
+        self.deltas.return_marks(marks);
         &mut self.deltas
     }
 

@@ -392,13 +392,14 @@ fn apply_change(
             bucket,
             start,
         } => {
-            set_point(
+            // The engine adds 1 per member new to the bucket; retirements were dropped above.
+            add_point(
                 published,
                 guild,
                 SeriesMetric::ActiveMembers,
                 bucket,
                 start,
-                total,
+                delta,
             );
         }
         ViewKey::Members { guild } => {
@@ -410,7 +411,6 @@ fn apply_change(
                     .insert(guild, total - crate::keys::MEMBER_COUNT_OFFSET);
             }
         }
-        ViewKey::Active { .. } => {}
     }
 }
 
