@@ -3,17 +3,28 @@
 use crate::keys::Counter;
 use guildflow_model::Period;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 const DAYS_KEPT: usize = 31;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// One day of a member's activity series, packed: most members are active on a few days, and
+/// an ordered map would cost a ~400-byte node for a single day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct DayTotals {
+    /// Local day start / 86 400 000.
+    day: i32,
+    /// Messages, reactions, voice ms (a day's voice fits: at most 86 400 000 ms).
+    totals: [u32; 3],
+}
 
 /// Totals of one member.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemberTotals {
     /// [counter][period] -> (local period start, total) of the latest period seen.
     current: [[(i64, i64); 4]; 4],
-    /// Local day start -> [messages, reactions, voice ms].
-    daily: BTreeMap<i64, [i64; 3]>,
+    /// The last [`DAYS_KEPT`] days with activity, by day.
+    daily: Vec<DayTotals>,
     /// Local start of the latest day with activity.
     pub last_active_day: Option<i64>,
 }
@@ -22,10 +33,14 @@ impl Default for MemberTotals {
     fn default() -> Self {
         MemberTotals {
             current: [[(i64::MIN, 0); 4]; 4],
-            daily: BTreeMap::new(),
+            daily: Vec::new(),
             last_active_day: None,
         }
     }
+}
+
+fn day_number(day: i64) -> i32 {
+    i32::try_from(day.div_euclid(DAY_MS)).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
 }
 
 const fn counter_index(counter: Counter) -> usize {
@@ -66,13 +81,32 @@ impl MemberTotals {
         if counter == Counter::Xp {
             return;
         }
-        let slot = self.daily.entry(day).or_insert([0; 3]);
-        slot[counter_index(counter)] = total;
+        let number = day_number(day);
+        let at = match self.daily.binary_search_by_key(&number, |d| d.day) {
+            Ok(at) => at,
+            Err(at) => {
+                // Older than every kept day of a full series: it would be dropped at once.
+                if at == 0 && self.daily.len() >= DAYS_KEPT {
+                    return;
+                }
+                self.daily.insert(
+                    at,
+                    DayTotals {
+                        day: number,
+                        totals: [0; 3],
+                    },
+                );
+                at
+            }
+        };
+        self.daily[at].totals[counter_index(counter)] =
+            u32::try_from(total.max(0)).unwrap_or(u32::MAX);
         if total > 0 && self.last_active_day.is_none_or(|d| d < day) {
             self.last_active_day = Some(day);
         }
-        while self.daily.len() > DAYS_KEPT {
-            self.daily.pop_first();
+        if self.daily.len() > DAYS_KEPT {
+            let extra = self.daily.len() - DAYS_KEPT;
+            self.daily.drain(..extra);
         }
     }
 
@@ -95,6 +129,37 @@ impl MemberTotals {
 
     /// [messages, reactions, voice ms] of the local day starting at `day`.
     pub fn day(&self, day: i64) -> [i64; 3] {
-        self.daily.get(&day).copied().unwrap_or([0; 3])
+        let number = day_number(day);
+        match self.daily.binary_search_by_key(&number, |d| d.day) {
+            Ok(at) => self.daily[at].totals.map(i64::from),
+            Err(_) => [0; 3],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daily_series_keeps_the_last_31_days_in_any_order() {
+        let mut member = MemberTotals::default();
+        for d in (0..40).rev() {
+            member.set_day(Counter::Messages, d * DAY_MS, d + 1);
+        }
+        member.set_day(Counter::VoiceMs, 39 * DAY_MS, 5_000);
+        member.set_day(Counter::Xp, 39 * DAY_MS, 99);
+        assert_eq!(member.day(39 * DAY_MS), [40, 0, 5_000]);
+        assert_eq!(member.day(9 * DAY_MS), [10, 0, 0]);
+        assert_eq!(member.day(8 * DAY_MS), [0; 3]);
+        // Older than the kept window: ignored.
+        member.set_day(Counter::Reactions, 2 * DAY_MS, 7);
+        assert_eq!(member.day(2 * DAY_MS), [0; 3]);
+        assert_eq!(member.last_active_day, Some(39 * DAY_MS));
+        // A new day pushes the oldest out.
+        member.set_day(Counter::Reactions, 45 * DAY_MS, 1);
+        assert_eq!(member.day(9 * DAY_MS), [0; 3]);
+        assert_eq!(member.day(45 * DAY_MS), [0, 1, 0]);
+        assert_eq!(member.last_active_day, Some(45 * DAY_MS));
     }
 }
