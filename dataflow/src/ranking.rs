@@ -234,21 +234,32 @@ impl Fenwick {
     }
 }
 
-/// An order-statistics set of `(user, value)`: value descending, then user id ascending;
-/// members with value `0` are not listed. See the [module documentation](self) for the
-/// design and complexities.
+/// The order of a leaderboard without its values: sorted `(value, user)` keys in chunks,
+/// with rank and page queries. The caller knows each member's value (the read side holds it
+/// in the member's totals), so no per-board map is kept; [`RankedSet`] adds one for callers
+/// that do not. See the [module documentation](self) for the design and complexities.
 #[derive(Clone, Debug)]
-pub struct RankedSet {
-    /// The value of every listed member (always positive).
-    values: HashMap<UserId, i64>,
+pub struct RankedIndex {
     /// Sorted, non-empty chunks of keys; their concatenation is the leaderboard.
     chunks: Vec<Vec<Key>>,
     /// `firsts[i] == chunks[i][0]`.
     firsts: Vec<Key>,
     /// Lengths of the chunks.
     sizes: Fenwick,
+    /// Number of keys.
+    len: usize,
     /// Split threshold: the largest chunk length ([`CHUNK_MAX`] unless tuned).
     max: usize,
+}
+
+/// An order-statistics set of `(user, value)`: value descending, then user id ascending;
+/// members with value `0` are not listed. A [`RankedIndex`] plus every listed member's value.
+#[derive(Clone, Debug, Default)]
+pub struct RankedSet {
+    /// The value of every listed member (always positive).
+    values: HashMap<UserId, i64>,
+    /// The order.
+    index: RankedIndex,
 }
 
 /// A leaderboard as a snapshot keeps it: its entries in rank order (the index is rebuilt).
@@ -258,7 +269,7 @@ struct RankedEntries {
     entries: Vec<(UserId, i64)>,
 }
 
-impl Serialize for RankedSet {
+impl Serialize for RankedIndex {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         RankedEntries {
             max: self.max,
@@ -268,19 +279,19 @@ impl Serialize for RankedSet {
     }
 }
 
-impl<'de> Deserialize<'de> for RankedSet {
+impl<'de> Deserialize<'de> for RankedIndex {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let saved = RankedEntries::deserialize(deserializer)?;
-        let mut set = RankedSet::with_chunk_max(saved.max);
+        let mut index = RankedIndex::with_chunk_max(saved.max);
         // In rank order, each insertion appends to the last chunk.
         for (user, value) in saved.entries {
-            set.set(user, value);
+            index.insert(user, value);
         }
-        Ok(set)
+        Ok(index)
     }
 }
 
-impl Default for RankedSet {
+impl Default for RankedIndex {
     fn default() -> Self {
         Self::with_chunk_max(CHUNK_MAX)
     }
@@ -298,10 +309,7 @@ impl RankedSet {
     pub fn with_chunk_max(max: usize) -> Self {
         RankedSet {
             values: HashMap::default(),
-            chunks: Vec::new(),
-            firsts: Vec::new(),
-            sizes: Fenwick::default(),
-            max: max.clamp(4, 1 << 16),
+            index: RankedIndex::with_chunk_max(max),
         }
     }
 
@@ -341,12 +349,7 @@ impl RankedSet {
                 (0, new)
             }
         };
-        match (old > 0, new > 0) {
-            (true, true) => self.move_key(Key::new(user, old), Key::new(user, new)),
-            (true, false) => self.remove_key(Key::new(user, old)),
-            (false, true) => self.insert_key(Key::new(user, new)),
-            (false, false) => {}
-        }
+        self.index.replace(user, old, new);
     }
 
     /// `user`'s value, `0` when not listed.
@@ -356,11 +359,7 @@ impl RankedSet {
 
     /// `user`'s 1-based position, `None` when not listed.
     pub fn rank(&self, user: UserId) -> Option<usize> {
-        let value = *self.values.get(&user)?;
-        let key = Key::new(user, value);
-        let ci = self.chunk_of(key);
-        let pos = position(self.chunks.get(ci)?, key)?;
-        Some(self.sizes.prefix(ci) + pos + 1)
+        self.index.rank_of(user, *self.values.get(&user)?)
     }
 
     /// The number of listed members.
@@ -371,6 +370,122 @@ impl RankedSet {
     /// Whether no member is listed.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+
+    /// The entries at positions `[offset, offset + limit)` (0-based) in leaderboard order;
+    /// fewer (or none) past the end. `O(log n + limit)`.
+    pub fn page(&self, offset: usize, limit: usize) -> Vec<(UserId, i64)> {
+        self.index.page(offset, limit)
+    }
+
+    /// The first `k` entries in leaderboard order (all of them when fewer).
+    pub fn top(&self, k: usize) -> Vec<(UserId, i64)> {
+        self.index.page(0, k)
+    }
+
+    /// Approximate heap bytes held: the hash map's table, the chunks' allocations and the
+    /// chunk index.
+    pub fn bytes_estimate(&self) -> usize {
+        self.map_bytes_estimate() + self.index.index_bytes_estimate()
+    }
+
+    /// Approximate heap bytes of the ordered index alone (chunks, chunk firsts, Fenwick tree),
+    /// i.e. [`bytes_estimate`](Self::bytes_estimate) without the value hash map.
+    pub fn index_bytes_estimate(&self) -> usize {
+        self.index.index_bytes_estimate()
+    }
+
+    /// Approximate heap bytes of the value hash map.
+    fn map_bytes_estimate(&self) -> usize {
+        // hashbrown: one (key, value) slot plus one control byte per bucket, plus a group of
+        // trailing control bytes; buckets ≈ capacity * 8 / 7.
+        let cap = self.values.capacity();
+        let buckets = if cap == 0 {
+            0
+        } else if cap < 8 {
+            cap.next_power_of_two().max(4)
+        } else {
+            (cap * 8 / 7).next_power_of_two()
+        };
+        if buckets == 0 {
+            0
+        } else {
+            buckets * (size_of::<(UserId, i64)>() + 1) + 16
+        }
+    }
+
+    /// Checks every internal invariant; for tests and debugging. `O(n)`.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.index.check_invariants()?;
+        for (user, value) in self.index.page(0, self.index.len()) {
+            if self.values.get(&user) != Some(&value) {
+                return Err(format!("key for {user} disagrees with the map"));
+            }
+        }
+        if self.index.len() != self.values.len() {
+            return Err("counts disagree".into());
+        }
+        Ok(())
+    }
+}
+
+impl RankedIndex {
+    /// An empty leaderboard.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty leaderboard whose chunks hold at most `max` keys (clamped to `4..=65536`)
+    /// instead of [`CHUNK_MAX`].
+    pub fn with_chunk_max(max: usize) -> Self {
+        RankedIndex {
+            chunks: Vec::new(),
+            firsts: Vec::new(),
+            sizes: Fenwick::default(),
+            len: 0,
+            max: max.clamp(4, 1 << 16),
+        }
+    }
+
+    /// Lists `user` at `value` (a value `<= 0` is not listed). `user` must not be listed.
+    pub fn insert(&mut self, user: UserId, value: i64) {
+        if value > 0 {
+            self.insert_key(Key::new(user, value));
+        }
+    }
+
+    /// Moves `user` from value `old` to `new`, either `<= 0` meaning "not listed": the caller
+    /// tells the old value, which must be the one listed.
+    pub fn replace(&mut self, user: UserId, old: i64, new: i64) {
+        match (old > 0, new > 0) {
+            _ if old == new => {}
+            (true, true) => self.move_key(Key::new(user, old), Key::new(user, new)),
+            (true, false) => self.remove_key(Key::new(user, old)),
+            (false, true) => self.insert_key(Key::new(user, new)),
+            (false, false) => {}
+        }
+    }
+
+    /// The 1-based position of `user` listed at `value`, `None` when not listed there.
+    pub fn rank_of(&self, user: UserId, value: i64) -> Option<usize> {
+        if value <= 0 {
+            return None;
+        }
+        let key = Key::new(user, value);
+        let ci = self.chunk_of(key);
+        let pos = position(self.chunks.get(ci)?, key)?;
+        Some(self.sizes.prefix(ci) + pos + 1)
+    }
+
+    /// The number of listed members.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no member is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The entries at positions `[offset, offset + limit)` (0-based) in leaderboard order;
@@ -401,14 +516,7 @@ impl RankedSet {
         self.page(0, k)
     }
 
-    /// Approximate heap bytes held: the hash map's table, the chunks' allocations and the
-    /// chunk index.
-    pub fn bytes_estimate(&self) -> usize {
-        self.map_bytes_estimate() + self.index_bytes_estimate()
-    }
-
-    /// Approximate heap bytes of the ordered index alone (chunks, chunk firsts, Fenwick tree),
-    /// i.e. [`bytes_estimate`](Self::bytes_estimate) without the value hash map.
+    /// Approximate heap bytes (chunks, chunk firsts, Fenwick tree).
     pub fn index_bytes_estimate(&self) -> usize {
         let keys: usize = self
             .chunks
@@ -420,25 +528,6 @@ impl RankedSet {
             + self.sizes.bytes()
     }
 
-    /// Approximate heap bytes of the value hash map.
-    fn map_bytes_estimate(&self) -> usize {
-        // hashbrown: one (key, value) slot plus one control byte per bucket, plus a group of
-        // trailing control bytes; buckets ≈ capacity * 8 / 7.
-        let cap = self.values.capacity();
-        let buckets = if cap == 0 {
-            0
-        } else if cap < 8 {
-            cap.next_power_of_two().max(4)
-        } else {
-            (cap * 8 / 7).next_power_of_two()
-        };
-        if buckets == 0 {
-            0
-        } else {
-            buckets * (size_of::<(UserId, i64)>() + 1) + 16
-        }
-    }
-
     /// The chunk that holds `key`, or would receive it: the last chunk whose first key is
     /// `<= key` (chunk 0 for keys before everything).
     fn chunk_of(&self, key: Key) -> usize {
@@ -447,6 +536,7 @@ impl RankedSet {
 
     /// Inserts a key that is not present.
     fn insert_key(&mut self, key: Key) {
+        self.len += 1;
         if self.chunks.is_empty() {
             let mut chunk = Vec::with_capacity(4);
             chunk.push(key);
@@ -478,9 +568,10 @@ impl RankedSet {
             return;
         };
         let Some(pos) = position(chunk, key) else {
-            debug_assert!(false, "RankedSet: key missing from its chunk");
+            debug_assert!(false, "RankedIndex: key missing from its chunk");
             return;
         };
+        self.len -= 1;
         chunk.remove(pos);
         if chunk.is_empty() {
             self.chunks.remove(ci);
@@ -514,7 +605,9 @@ impl RankedSet {
         }
         let chunk = &mut self.chunks[ci];
         let Some(pos) = position(chunk, old) else {
-            debug_assert!(false, "RankedSet: key missing from its chunk");
+            debug_assert!(false, "RankedIndex: key missing from its chunk");
+            // Stay listed at the new value rather than vanish.
+            self.insert_key(new);
             return;
         };
         chunk[pos] = new;
@@ -619,14 +712,10 @@ impl RankedSet {
                     return Err(format!("chunk {i} out of order"));
                 }
                 prev = Some(*k);
-                let (user, value) = k.entry();
-                if self.values.get(&user) != Some(&value) {
-                    return Err(format!("key for {user} disagrees with the map"));
-                }
             }
             total += chunk.len();
         }
-        if total != self.values.len() || self.sizes.prefix(self.chunks.len()) != total {
+        if total != self.len || self.sizes.prefix(self.chunks.len()) != total {
             return Err("counts disagree".into());
         }
         Ok(())

@@ -10,6 +10,7 @@ const AUTOMOD_ACTIONS_KEPT: usize = 10_000;
 use crate::keys::{Counter, SeriesMetric, ViewKey};
 use foldhash::{HashMap, HashSet};
 use guildflow_model::{Bucket, Metric, Period, UserId};
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -219,7 +220,7 @@ fn board_set(
     period: Period,
     start: i64,
     user: u64,
-    value: i64,
+    (old, new): (i64, i64),
     touched: &mut HashSet<(u64, Metric, Period)>,
 ) {
     let board = published
@@ -227,15 +228,19 @@ fn board_set(
         .entry(guild)
         .or_default()
         .get_mut(metric, period);
+    // `old` is the member's listed value when the board ranks `start`; a board that moves to
+    // another period lists nobody yet.
+    let mut old = old;
     if board.set.is_empty() || start > board.start {
         if start > board.start {
             board.set = Default::default();
         }
         board.start = start;
+        old = 0;
     } else if start < board.start {
         return;
     }
-    board.set.set(UserId(user), value);
+    board.set.replace(UserId(user), old, new);
     touched.insert((guild, metric, period));
 }
 
@@ -258,7 +263,7 @@ pub(super) fn apply_time(
     for change in changes {
         apply_change(published, change, touched, &mut scores);
     }
-    for ((guild, user, period), (start, score)) in scores {
+    for ((guild, user, period), (start, before, after)) in scores {
         board_set(
             published,
             guild,
@@ -266,15 +271,16 @@ pub(super) fn apply_time(
             period,
             start,
             user,
-            score,
+            (before, after),
             touched,
         );
     }
     published.applied_times += 1;
 }
 
-/// Score updates waiting for the end of a time: (guild, user, period) -> (start, score).
-type Scores = HashMap<(u64, u64, Period), (i64, i64)>;
+/// Score updates waiting for the end of a time: (guild, user, period) -> (start, score before
+/// the time's first change at that start, score after its last).
+type Scores = HashMap<(u64, u64, Period), (i64, i64, i64)>;
 
 fn apply_change(
     published: &mut Published,
@@ -298,16 +304,17 @@ fn apply_change(
             let mut updates = [None; 4];
             for (slot, period) in updates.iter_mut().zip(Period::ALL) {
                 let start = period_start(period, day);
-                if let Some(value) = member.add(counter, period, start, delta) {
-                    let score = (counter != Counter::Xp).then(|| member.score(period, start));
-                    *slot = Some((period, start, value, score));
+                let score_before = (counter != Counter::Xp).then(|| member.score(period, start));
+                if let Some(values) = member.add(counter, period, start, delta) {
+                    let score = score_before.map(|before| (before, member.score(period, start)));
+                    *slot = Some((period, start, values, score));
                 }
             }
-            for (period, start, value, score) in updates.into_iter().flatten() {
-                let value = if counter == Counter::VoiceMs {
-                    value / 1000
+            for (period, start, (before, after), score) in updates.into_iter().flatten() {
+                let values = if counter == Counter::VoiceMs {
+                    (before / 1000, after / 1000)
                 } else {
-                    value
+                    (before, after)
                 };
                 board_set(
                     published,
@@ -316,16 +323,24 @@ fn apply_change(
                     period,
                     start,
                     user,
-                    value,
+                    values,
                     touched,
                 );
-                if let Some(score) = score {
-                    // Changes of a time come in any order: the latest period wins.
-                    let slot = scores
-                        .entry((guild, user, period))
-                        .or_insert((start, score));
-                    if start >= slot.0 {
-                        *slot = (start, score);
+                if let Some((before, after)) = score {
+                    // Changes of a time come in any order: the latest period wins; the score
+                    // listed before the time is the one before its first change there.
+                    match scores.entry((guild, user, period)) {
+                        Entry::Vacant(e) => {
+                            e.insert((start, before, after));
+                        }
+                        Entry::Occupied(mut e) => {
+                            let slot = e.get_mut();
+                            if start > slot.0 {
+                                *slot = (start, before, after);
+                            } else if start == slot.0 {
+                                slot.2 = after;
+                            }
+                        }
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! A member's current-period totals and last 31 days, as the read side keeps them.
 
 use crate::keys::Counter;
-use guildflow_model::Period;
+use guildflow_model::{Metric, Period};
 use serde::{Deserialize, Serialize};
 
 const DAYS_KEPT: usize = 31;
@@ -62,9 +62,16 @@ const fn period_index(period: Period) -> usize {
 }
 
 impl MemberTotals {
-    /// Adds `delta` to `counter` in the period starting at `start` and returns the new total;
-    /// None when that period is older than the one kept (late data for a past period).
-    pub fn add(&mut self, counter: Counter, period: Period, start: i64, delta: i64) -> Option<i64> {
+    /// Adds `delta` to `counter` in the period starting at `start` and returns the period's
+    /// total before and after; None when that period is older than the one kept (late data
+    /// for a past period).
+    pub fn add(
+        &mut self,
+        counter: Counter,
+        period: Period,
+        start: i64,
+        delta: i64,
+    ) -> Option<(i64, i64)> {
         let slot = &mut self.current[counter_index(counter)][period_index(period)];
         if start < slot.0 {
             return None;
@@ -72,8 +79,21 @@ impl MemberTotals {
         if start > slot.0 {
             *slot = (start, 0);
         }
+        let before = slot.1;
         slot.1 += delta;
-        Some(slot.1)
+        Some((before, slot.1))
+    }
+
+    /// The member's value on the `metric` leaderboard of the period starting at `start`
+    /// (voice in whole seconds); the leaderboards list it without keeping a copy.
+    pub fn board_value(&self, metric: Metric, period: Period, start: i64) -> i64 {
+        match metric {
+            Metric::Messages => self.value(Counter::Messages, period, start),
+            Metric::Reactions => self.value(Counter::Reactions, period, start),
+            Metric::Voice => self.value(Counter::VoiceMs, period, start) / 1000,
+            Metric::Score => self.score(period, start),
+            Metric::Xp => self.value(Counter::Xp, period, start),
+        }
     }
 
     /// Records the day total of `counter` for the 31-day activity series.

@@ -17,7 +17,7 @@ pub use subscribe::{LeaderboardChange, LevelUp, Listening, StateEvent};
 use crate::checkpoint::WorkerPart;
 use crate::graph::WorkerOutput;
 use crate::keys::SeriesMetric;
-use crate::ranking::RankedSet;
+use crate::ranking::RankedIndex;
 use crate::settings::GuildSettings;
 use foldhash::HashMap;
 use guildflow_model::{Bucket, Metric, Period};
@@ -31,8 +31,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 pub struct Board {
     /// Local start of the period it ranks.
     pub start: i64,
-    /// The ranking.
-    pub set: RankedSet,
+    /// The ranking; each member's value is in its [`MemberTotals`] (`board_value`).
+    pub set: RankedIndex,
 }
 
 /// The leaderboards of one guild, by metric and period: one hash lookup finds all of them.

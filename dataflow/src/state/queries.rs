@@ -173,7 +173,11 @@ impl Published {
         if Some(board.start) != self.current_start(guild, period) {
             return None;
         }
-        board.set.rank(UserId(user))
+        let value = self
+            .members
+            .get(&(guild, user))?
+            .board_value(metric, period, board.start);
+        board.set.rank_of(UserId(user), value)
     }
 
     /// Stats of a member.
