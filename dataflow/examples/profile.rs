@@ -4,7 +4,8 @@
 //! `cargo run --release -p guildflow-dataflow --example profile -- [events] [workers] [runs] [batch]`
 //!
 //! State size: `LEAK_STATE=1 heaptrack .../profile 1000000 1 1`, then `heaptrack_print` reports
-//! the final state (kept alive at exit) as "memory leaked".
+//! the final read side (kept alive at exit) as "memory leaked"; `LEAK_STATE=live` exits with
+//! the whole dataflow alive instead (engine, arrangements and read side).
 
 use guildflow_dataflow::runtime::{Dataflow, DataflowConfig};
 use guildflow_model::Event;
@@ -38,6 +39,8 @@ fn main() {
             }
         }
     }
+    drop(reader);
+    drop(capture);
     if let Some(rate) = std::env::var("PACED")
         .ok()
         .and_then(|r| r.parse::<u64>().ok())
@@ -57,6 +60,19 @@ fn main() {
             dataflow.push(chunk.to_vec());
         }
         let pushed = started.elapsed().as_secs_f64();
+        if std::env::var("LEAK_STATE").as_deref() == Ok("live") {
+            // For `heaptrack`: exit with the dataflow running and everything applied, so the
+            // engine's and differential's state count too ("memory leaked").
+            let last = corpus.iter().map(|e| e.at).max().unwrap_or(0);
+            let state = dataflow.state();
+            while state.watermark().is_none_or(|w| w < last) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            println!("{} members; exiting with the dataflow alive", state.read().member_count_tracked());
+            drop(corpus);
+            std::process::exit(0);
+        }
         let state = dataflow.finish().expect("finish");
         let secs = started.elapsed().as_secs_f64();
         let members = state.read().member_count_tracked();

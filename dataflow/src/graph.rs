@@ -269,6 +269,7 @@ pub fn build(
                                         amount;
                                 }
                             }
+                            engine.deltas().trim();
                             for at in due {
                                 for (key, amount) in retire.remove(&at).into_iter().flatten() {
                                     if amount != 0 {

@@ -36,10 +36,23 @@ impl Deltas {
         }
     }
 
-    /// Takes the non-zero sums, leaving the buffer empty (its capacity is kept). Activity
-    /// marks are not in them: the engine resolves those first ([`Deltas::take_marks`]).
+    /// Takes the non-zero sums, leaving the buffer empty (its capacity is kept, up to a
+    /// bound: see [`Deltas::trim`]). Activity marks are not in them: the engine resolves those
+    /// first ([`Deltas::take_marks`]).
     pub fn drain(&mut self) -> impl Iterator<Item = (ViewKey, i64)> + '_ {
         self.sums.drain().filter(|(_, v)| *v != 0)
+    }
+
+    /// Gives back the memory of a burst: a backlog processed in one activation can size the
+    /// buffers for millions of keys, which steady batches never need again.
+    pub fn trim(&mut self) {
+        const KEEP: usize = 1 << 16;
+        if self.sums.is_empty() && self.sums.capacity() > KEEP {
+            self.sums.shrink_to(KEEP);
+        }
+        if self.marks.is_empty() && self.marks.capacity() > KEEP {
+            self.marks.shrink_to(KEEP);
+        }
     }
 
     /// Takes the pending activity marks (the caller hands the vector back with
@@ -161,12 +174,24 @@ impl Deltas {
     /// Parts older than two days before `to` go in hour steps, older than 35 days in day steps:
     /// the read side keeps minutes for two days and hours for 35, and a session opened long
     /// ago (or a bogus old timestamp) must not cost one key per minute since.
-    pub fn voice(&mut self, tz: Timezone, guild: u64, user: u64, from: i64, to: i64) {
+    ///
+    /// `resumed`: the session's time just before `from` was accrued already, so the member
+    /// is marked active in that hour; an open session accrues at every voice tick, and
+    /// marking its hour again each time would cost a mark per session per second.
+    pub fn voice(
+        &mut self,
+        tz: Timezone,
+        guild: u64,
+        user: u64,
+        from: i64,
+        to: i64,
+        resumed: bool,
+    ) {
         const TWO_DAYS: i64 = 2 * 86_400_000;
         const FIVE_WEEKS: i64 = 35 * 86_400_000;
         let mut cur = from;
         let mut day_ms: Option<(i64, i64)> = None;
-        let mut last_hour = None;
+        let mut last_hour = resumed.then(|| Bucket::Hour.start(tz.local(from - 1)));
         while cur < to {
             let bucket = match to - cur {
                 left if left > FIVE_WEEKS => Bucket::Day,
@@ -252,7 +277,7 @@ mod tests {
         for tz in [Timezone::Utc, paris] {
             let mut deltas = Deltas::default();
             let (from, to) = (1_000, 1_767_225_600_000 + 123_456);
-            deltas.voice(tz, 1, 2, from, to);
+            deltas.voice(tz, 1, 2, from, to, false);
             let (member, series, keys) = voice_totals(&mut deltas);
             assert_eq!(member, to - from);
             assert_eq!(series, to - from);
@@ -264,7 +289,7 @@ mod tests {
     #[test]
     fn short_voice_lands_in_minutes() {
         let mut deltas = Deltas::default();
-        deltas.voice(Timezone::Utc, 1, 2, 30_000, 150_000);
+        deltas.voice(Timezone::Utc, 1, 2, 30_000, 150_000, false);
         let mut minutes: Vec<(i64, i64)> = deltas
             .drain()
             .filter_map(|(k, v)| match k {

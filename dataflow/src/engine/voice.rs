@@ -120,7 +120,8 @@ impl VoiceSessions {
     pub fn accrue(&mut self, tz: Timezone, guild: u64, watermark: i64, deltas: &mut Deltas) {
         for (user, session) in &mut self.open {
             if session.counted && session.accrued_to < watermark {
-                deltas.voice(tz, guild, *user, session.accrued_to, watermark);
+                let resumed = session.accrued_to > session.since;
+                deltas.voice(tz, guild, *user, session.accrued_to, watermark, resumed);
                 session.accrued_to = watermark;
             }
         }
@@ -152,7 +153,8 @@ impl VoiceSessions {
     ) {
         let end = at.max(session.since);
         if session.counted && session.accrued_to < end {
-            deltas.voice(tz, guild, user, session.accrued_to, end);
+            let resumed = session.accrued_to > session.since;
+            deltas.voice(tz, guild, user, session.accrued_to, end, resumed);
         }
         closed.push(ClosedVoiceSession {
             guild,
