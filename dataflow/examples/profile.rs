@@ -69,7 +69,10 @@ fn main() {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             std::thread::sleep(std::time::Duration::from_secs(1));
-            println!("{} members; exiting with the dataflow alive", state.read().member_count_tracked());
+            println!(
+                "{} members; exiting with the dataflow alive",
+                state.read().member_count_tracked()
+            );
             drop(corpus);
             std::process::exit(0);
         }

@@ -255,26 +255,46 @@ pub fn build(
                             None => Vec::new(),
                         };
                         if !engine.deltas().is_empty() || !due.is_empty() || !restored.is_empty() {
+                            // The retirements due now, taken out before this activation's own
+                            // are scheduled: everything goes out at one time, and a key that
+                            // grew and retired in the same time would show count_total no
+                            // change at all (a backlog spanning the retention, processed in one
+                            // activation, lost its oldest counts that way). A key that grows
+                            // now retires later instead, with its new expiry.
+                            let mut due_now: HashMap<ViewKey, i64> = HashMap::default();
+                            for at in due {
+                                for (key, amount) in retire.remove(&at).into_iter().flatten() {
+                                    *due_now.entry(key).or_insert(0) += amount;
+                                }
+                            }
                             let mut session = output.session(&*cap);
+                            let mut schedule = |key: ViewKey, grown: i64| {
+                                if let Some(expiry) = key.expiry(time) {
+                                    let net = due_now.remove(&key).unwrap_or(0) - grown;
+                                    if net != 0 {
+                                        *retire
+                                            .entry(expiry)
+                                            .or_default()
+                                            .entry(key)
+                                            .or_insert(0) += net;
+                                    }
+                                }
+                            };
                             // Restored totals carry their own pending retirements.
                             for (key, total) in restored.drain(..) {
                                 if total != 0 {
                                     session.give((GuildKey(key), time, total));
+                                    schedule(key, 0);
                                 }
                             }
                             for (key, amount) in engine.deltas().drain() {
                                 session.give((GuildKey(key), time, amount));
-                                if let Some(expiry) = key.expiry(time) {
-                                    *retire.entry(expiry).or_default().entry(key).or_insert(0) -=
-                                        amount;
-                                }
+                                schedule(key, amount);
                             }
                             engine.deltas().trim();
-                            for at in due {
-                                for (key, amount) in retire.remove(&at).into_iter().flatten() {
-                                    if amount != 0 {
-                                        session.give((GuildKey(key), time, amount));
-                                    }
+                            for (key, amount) in due_now {
+                                if amount != 0 {
+                                    session.give((GuildKey(key), time, amount));
                                 }
                             }
                         }

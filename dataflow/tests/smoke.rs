@@ -164,6 +164,51 @@ fn keys_retiring_from_differential_leave_the_views_intact() {
     assert_eq!(member.daily.iter().map(|(_, d)| d[0]).sum::<i64>(), 2);
 }
 
+/// A backlog processed in one activation can hold both a key's growth and its retirement
+/// (its bucket older than the retention at the frontier): they must not share a time, or
+/// count_total nets them and the views never see the growth.
+#[test]
+fn a_backlog_spanning_the_retention_keeps_every_count() {
+    let guild = 81_384_788_765_712_384u64;
+    let (hour, day) = (3_600_000i64, 86_400_000i64);
+    let start = 1_767_225_600_000i64;
+    let mut dataflow = Dataflow::start(DataflowConfig {
+        workers: 1,
+        ..DataflowConfig::default()
+    })
+    .unwrap();
+    let state = dataflow.state();
+    let applied = |at: i64| {
+        let waited = std::time::Instant::now();
+        while state.watermark() < Some(at) {
+            assert!(waited.elapsed().as_secs() < 120, "a batch never applied");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    // Day 0: the member's day key is born, due to retire at day 2 00:00.
+    dataflow.push(vec![message(guild, 0, start + 10 * hour)]);
+    applied(start + 10 * hour);
+    // One push, so one activation: day 0 grows again while the frontier passes day 2 04:00,
+    // where the key's retirement falls due.
+    dataflow.push(vec![
+        message(guild, 1, start + 11 * hour),
+        message(guild, 2, start + 2 * day + 4 * hour),
+    ]);
+    applied(start + 2 * day + 4 * hour);
+    let state = dataflow.finish().unwrap();
+    let published = state.read();
+    let all = published.leaderboard(guild, Metric::Messages, Period::All, 0, 10);
+    assert_eq!(all.entries[0].value, 3);
+    let member = published.member_stats(guild, 42);
+    let daily: Vec<i64> = member
+        .daily
+        .iter()
+        .map(|(_, d)| d[0])
+        .filter(|m| *m > 0)
+        .collect();
+    assert_eq!(daily, vec![2, 1]);
+}
+
 /// Automod windows are part of a snapshot: a burst cut in two by a restart still fires, at the
 /// same message as without the restart.
 #[test]

@@ -18,23 +18,29 @@ struct DayTotals {
     totals: [u32; 3],
 }
 
-/// Totals of one member.
+/// Totals of one member: 208 bytes (296 before day numbers), since the read side holds one
+/// per member that was ever active (a hash table of them is the largest part of the
+/// published state).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemberTotals {
-    /// [counter][period] -> (local period start, total) of the latest period seen.
-    current: [[(i64, i64); 4]; 4],
+    /// [counter][day, week, month]: day number (the local start / 86 400 000) of the latest
+    /// period seen; a later one resets that counter's total of the period.
+    starts: [[i32; 3]; 4],
+    /// Day number of the latest day with activity (`i32::MIN`: none).
+    last_active: i32,
+    /// [counter][period] totals of the periods in `starts` (and of all time).
+    totals: [[i64; 4]; 4],
     /// The last [`DAYS_KEPT`] days with activity, by day.
     daily: Vec<DayTotals>,
-    /// Local start of the latest day with activity.
-    pub last_active_day: Option<i64>,
 }
 
 impl Default for MemberTotals {
     fn default() -> Self {
         MemberTotals {
-            current: [[(i64::MIN, 0); 4]; 4],
+            starts: [[i32::MIN; 3]; 4],
+            last_active: i32::MIN,
+            totals: [[0; 4]; 4],
             daily: Vec::new(),
-            last_active_day: None,
         }
     }
 }
@@ -64,7 +70,7 @@ const fn period_index(period: Period) -> usize {
 impl MemberTotals {
     /// Adds `delta` to `counter` in the period starting at `start` and returns the period's
     /// total before and after; None when that period is older than the one kept (late data
-    /// for a past period).
+    /// for a past period, which is no longer any view's current period).
     pub fn add(
         &mut self,
         counter: Counter,
@@ -72,16 +78,21 @@ impl MemberTotals {
         start: i64,
         delta: i64,
     ) -> Option<(i64, i64)> {
-        let slot = &mut self.current[counter_index(counter)][period_index(period)];
-        if start < slot.0 {
-            return None;
+        let (c, p) = (counter_index(counter), period_index(period));
+        if let Some(kept) = self.starts[c].get_mut(p) {
+            let number = day_number(start);
+            if number < *kept {
+                return None;
+            }
+            if number > *kept {
+                *kept = number;
+                self.totals[c][p] = 0;
+            }
         }
-        if start > slot.0 {
-            *slot = (start, 0);
-        }
-        let before = slot.1;
-        slot.1 += delta;
-        Some((before, slot.1))
+        let slot = &mut self.totals[c][p];
+        let before = *slot;
+        *slot += delta;
+        Some((before, *slot))
     }
 
     /// The member's value on the `metric` leaderboard of the period starting at `start`
@@ -121,8 +132,8 @@ impl MemberTotals {
         };
         self.daily[at].totals[counter_index(counter)] =
             u32::try_from(total.max(0)).unwrap_or(u32::MAX);
-        if total > 0 && self.last_active_day.is_none_or(|d| d < day) {
-            self.last_active_day = Some(day);
+        if total > 0 {
+            self.last_active = self.last_active.max(number);
         }
         if self.daily.len() > DAYS_KEPT {
             let extra = self.daily.len() - DAYS_KEPT;
@@ -132,12 +143,16 @@ impl MemberTotals {
 
     /// Total of `counter` in the period starting at `start` (0 if another period is kept).
     pub fn value(&self, counter: Counter, period: Period, start: i64) -> i64 {
-        let (kept, total) = self.current[counter_index(counter)][period_index(period)];
-        if kept == start {
-            total
-        } else {
-            0
+        let (c, p) = (counter_index(counter), period_index(period));
+        match self.starts[c].get(p) {
+            Some(&kept) if kept != day_number(start) => 0,
+            _ => self.totals[c][p],
         }
+    }
+
+    /// Local start of the latest day with activity.
+    pub fn last_active_day(&self) -> Option<i64> {
+        (self.last_active != i32::MIN).then(|| i64::from(self.last_active) * DAY_MS)
     }
 
     /// SPEC score of the period starting at `start`.
@@ -175,11 +190,45 @@ mod tests {
         // Older than the kept window: ignored.
         member.set_day(Counter::Reactions, 2 * DAY_MS, 7);
         assert_eq!(member.day(2 * DAY_MS), [0; 3]);
-        assert_eq!(member.last_active_day, Some(39 * DAY_MS));
+        assert_eq!(member.last_active_day(), Some(39 * DAY_MS));
         // A new day pushes the oldest out.
         member.set_day(Counter::Reactions, 45 * DAY_MS, 1);
         assert_eq!(member.day(9 * DAY_MS), [0; 3]);
         assert_eq!(member.day(45 * DAY_MS), [0, 1, 0]);
-        assert_eq!(member.last_active_day, Some(45 * DAY_MS));
+        assert_eq!(member.last_active_day(), Some(45 * DAY_MS));
+    }
+
+    #[test]
+    fn a_later_period_resets_that_counter_of_that_period_only() {
+        let mut member = MemberTotals::default();
+        assert_eq!(member.last_active_day(), None);
+        let (d0, d1) = (10 * DAY_MS, 11 * DAY_MS);
+        assert_eq!(
+            member.add(Counter::Messages, Period::Day, d0, 3),
+            Some((0, 3))
+        );
+        assert_eq!(
+            member.add(Counter::Reactions, Period::Day, d0, 2),
+            Some((0, 2))
+        );
+        assert_eq!(
+            member.add(Counter::Messages, Period::All, 0, 3),
+            Some((0, 3))
+        );
+        assert_eq!(member.score(Period::Day, d0), 5);
+        assert_eq!(
+            member.add(Counter::Messages, Period::Day, d1, 1),
+            Some((0, 1))
+        );
+        assert_eq!(member.value(Counter::Reactions, Period::Day, d1), 0);
+        assert_eq!(member.value(Counter::Messages, Period::Day, d0), 0);
+        // The reactions of the earlier day are still that counter's latest period.
+        assert_eq!(
+            member.add(Counter::Reactions, Period::Day, d0, 1),
+            Some((2, 3))
+        );
+        assert_eq!(member.add(Counter::Messages, Period::Day, d0, 1), None);
+        assert_eq!(member.value(Counter::Messages, Period::All, 0), 3);
+        assert_eq!(member.board_value(Metric::Score, Period::Day, d1), 1);
     }
 }

@@ -337,7 +337,7 @@ impl Published {
                 if *g != guild {
                     continue;
                 }
-                if let Some(day) = member.last_active_day {
+                if let Some(day) = member.last_active_day() {
                     for (slot, days) in active.iter_mut().zip([1, 7, 30]) {
                         if day > today - days * DAY_MS {
                             *slot += 1;
