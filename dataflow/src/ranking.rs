@@ -1,5 +1,11 @@
-//! `RankedSet`: the order-statistics structure behind every leaderboard (one per
-//! guild × metric × period).
+//! `RankedIndex` and `RankedSet`: the order-statistics structures behind every leaderboard
+//! (one per guild × metric × period).
+//!
+//! The read side uses [`RankedIndex`], the order alone: each member's value already lives in
+//! its totals (`state::members::MemberTotals::board_value`), so the caller passes the old value
+//! with every change instead of the index keeping a copy in a hash map per board (a member is
+//! on up to 20 boards: that map was ≈ 36 bytes per entry and one more cache miss per update).
+//! [`RankedSet`] adds the map for callers that do not know the values (tests, tools).
 //!
 //! # Order
 //!
@@ -9,7 +15,7 @@
 //!
 //! # Design
 //!
-//! Two structures, kept in step:
+//! Two structures, kept in step in a [`RankedSet`] (a [`RankedIndex`] is the second alone):
 //!
 //! * `values: HashMap<UserId, i64>` — the current (positive) value of every listed member, for
 //!   `get` and for finding a member's old position when it changes.
@@ -62,7 +68,7 @@
 //! full: at most 32 bytes per member in the ordered structure (≈ 21 bytes measured at a million
 //! members), and a tiny leaderboard (most guilds are small) costs a few dozen bytes, not a
 //! whole chunk. `firsts`, the chunk headers and the Fenwick tree add ≈ 48 bytes per *chunk*,
-//! under 0.2 bytes per member. On top of that comes the `HashMap` entry: 16 bytes plus 1
+//! under 0.2 bytes per member. A `RankedSet` adds the `HashMap` entry: 16 bytes plus 1
 //! control byte per bucket at 44–88 % load (≈ 36 bytes per member at a million).
 //!
 //! # Values
