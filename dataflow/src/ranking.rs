@@ -462,7 +462,11 @@ impl RankedIndex {
     }
 
     /// Moves `user` from value `old` to `new`, either `<= 0` meaning "not listed": the caller
-    /// tells the old value, which must be the one listed.
+    /// tells the old value. A member not listed at `old` is listed at `new`: a board that moved
+    /// to a new period dropped its members while their totals still hold the earlier period's
+    /// values, so a late change of that period finds them unlisted. (The caller must never
+    /// pass a wrong positive `old` of a member listed at another value: it would stay listed
+    /// there too.)
     pub fn replace(&mut self, user: UserId, old: i64, new: i64) {
         match (old > 0, new > 0) {
             _ if old == new => {}
@@ -574,7 +578,7 @@ impl RankedIndex {
             return;
         };
         let Some(pos) = position(chunk, key) else {
-            debug_assert!(false, "RankedIndex: key missing from its chunk");
+            // Not listed (see `replace`): nothing to remove.
             return;
         };
         self.len -= 1;
@@ -611,8 +615,7 @@ impl RankedIndex {
         }
         let chunk = &mut self.chunks[ci];
         let Some(pos) = position(chunk, old) else {
-            debug_assert!(false, "RankedIndex: key missing from its chunk");
-            // Stay listed at the new value rather than vanish.
+            // Not listed at `old` (see `replace`): list it at `new`.
             self.insert_key(new);
             return;
         };
