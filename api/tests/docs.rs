@@ -10,7 +10,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn docs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../docs")
 }
 
 /// `guildflow_*` identifiers in `text`.

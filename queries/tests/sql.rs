@@ -276,7 +276,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
+    let suite = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/sql");
     let mut files: Vec<_> = std::fs::read_dir(&suite)
         .expect("tests/sql")
         .filter_map(|e| e.ok().map(|e| e.path()))

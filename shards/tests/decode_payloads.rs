@@ -91,7 +91,10 @@ fn handled_kind(t: &str) -> Option<EventKind> {
 }
 
 fn payloads_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/payloads")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/payloads")
 }
 
 fn fixture(name: &str) -> String {

@@ -226,7 +226,11 @@ mod tests {
             assert_eq!(m.version, i as i32 + 1, "migration {} out of order", m.name);
             assert!(!m.sql.trim().is_empty());
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../migrations");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .into_iter()
             .flatten()
