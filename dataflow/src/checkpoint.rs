@@ -214,22 +214,20 @@ pub(crate) fn add_lasting_keys(guilds: &mut Vec<GuildPart>, published: &Publishe
     };
     for (&(guild, user), channels) in &published.member_channels {
         let i = part_of(guilds, guild);
-        guilds[i]
-            .keys
-            .extend(
-                channels
-                    .iter()
-                    .filter(|(_, t)| **t != 0)
-                    .map(|(&channel, &total)| KeyPart {
-                        key: ViewKey::MemberChannel {
-                            guild,
-                            user,
-                            channel,
-                        },
-                        total,
-                        retire: Vec::new(),
-                    }),
-            );
+        guilds[i].keys.extend(
+            channels
+                .iter()
+                .filter(|(_, t)| *t != 0)
+                .map(|&(channel, total)| KeyPart {
+                    key: ViewKey::MemberChannel {
+                        guild,
+                        user,
+                        channel,
+                    },
+                    total,
+                    retire: Vec::new(),
+                }),
+        );
     }
     for (&guild, &count) in &published.member_counts {
         let i = part_of(guilds, guild);

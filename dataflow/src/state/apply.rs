@@ -369,11 +369,11 @@ fn apply_change(
             user,
             channel,
         } => {
-            published
-                .member_channels
-                .entry((guild, user))
-                .or_default()
-                .insert(channel, total);
+            let channels = published.member_channels.entry((guild, user)).or_default();
+            match channels.binary_search_by_key(&channel, |(c, _)| *c) {
+                Ok(at) => channels[at].1 = total,
+                Err(at) => channels.insert(at, (channel, total)),
+            }
         }
         ViewKey::Series {
             guild,

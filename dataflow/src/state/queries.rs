@@ -212,7 +212,7 @@ impl Published {
             .get(&(guild, user))
             .map(|c| {
                 c.iter()
-                    .filter(|(_, n)| **n > 0)
+                    .filter(|(_, n)| *n > 0)
                     .map(|(id, n)| ChannelCount {
                         channel_id: id.to_string(),
                         messages: *n,
