@@ -579,6 +579,11 @@ impl RankedIndex {
         };
         let Some(pos) = position(chunk, key) else {
             // Not listed (see `replace`): nothing to remove.
+            debug_assert!(
+                !self.chunks.iter().flatten().any(|k| k.user == key.user),
+                "RankedIndex: user {} listed at another value than the caller's",
+                key.user
+            );
             return;
         };
         self.len -= 1;
@@ -616,6 +621,11 @@ impl RankedIndex {
         let chunk = &mut self.chunks[ci];
         let Some(pos) = position(chunk, old) else {
             // Not listed at `old` (see `replace`): list it at `new`.
+            debug_assert!(
+                !self.chunks.iter().flatten().any(|k| k.user == old.user),
+                "RankedIndex: user {} listed at another value than the caller's",
+                old.user
+            );
             self.insert_key(new);
             return;
         };
