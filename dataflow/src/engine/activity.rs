@@ -37,7 +37,8 @@ impl BucketWindow {
             return true;
         }
         if start > self.latest {
-            let shift = (start - self.latest) / width.max(1);
+            // Saturating: a hostile capture's timestamps may be anywhere in i64.
+            let shift = start.saturating_sub(self.latest) / width.max(1);
             self.seen = if shift >= 64 {
                 1
             } else {
@@ -46,7 +47,7 @@ impl BucketWindow {
             self.latest = start;
             return true;
         }
-        let back = (self.latest - start) / width.max(1);
+        let back = self.latest.saturating_sub(start) / width.max(1);
         if back >= 64 {
             return false;
         }
@@ -130,6 +131,16 @@ mod tests {
         assert!(marks.mark(1, Bucket::Hour, 1000 * H));
         assert!(!marks.mark(1, Bucket::Hour, 1000 * H));
         assert!(marks.mark(1, Bucket::Hour, 999 * H));
+    }
+
+    #[test]
+    fn extreme_starts_do_not_overflow() {
+        let mut marks = ActiveMarks::default();
+        assert!(marks.mark(1, Bucket::Hour, i64::MIN + 1));
+        assert!(marks.mark(1, Bucket::Hour, i64::MAX - 1));
+        assert!(!marks.mark(1, Bucket::Hour, i64::MIN + 1));
+        assert!(marks.mark(2, Bucket::Day, i64::MAX - 1));
+        assert!(!marks.mark(2, Bucket::Day, i64::MIN + 1));
     }
 
     #[test]
