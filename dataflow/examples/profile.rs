@@ -49,7 +49,6 @@ fn main() {
         return;
     }
     for _ in 0..runs {
-        let rss_before = rss_bytes();
         let started = Instant::now();
         let mut dataflow = Dataflow::start(DataflowConfig {
             workers,
@@ -79,16 +78,12 @@ fn main() {
         let state = dataflow.finish().expect("finish");
         let secs = started.elapsed().as_secs_f64();
         let members = state.read().member_count_tracked();
-        // RSS growth with the final state alive: an upper bound of the state (allocator slack
-        // and buffers count).
-        let grown = rss_bytes().saturating_sub(rss_before);
         println!(
-            "{} events, {} workers: {:.0} ev/s ({} members, {} bytes/member of RSS growth; push {:.3} s, total {:.3} s)",
+            "{} events, {} workers: {:.0} ev/s ({} members; push {:.3} s, total {:.3} s)",
             corpus.len(),
             workers,
             corpus.len() as f64 / secs,
             members,
-            grown / members.max(1) as u64,
             pushed,
             secs
         );
@@ -97,18 +92,6 @@ fn main() {
             std::mem::forget(state);
         }
     }
-}
-
-/// VmRSS of this process (0 where /proc is missing).
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kb * 1024)
-        })
-        .unwrap_or(0)
 }
 
 fn now_ms() -> i64 {

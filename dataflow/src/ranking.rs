@@ -252,8 +252,6 @@ pub struct RankedIndex {
     firsts: Vec<Key>,
     /// Lengths of the chunks.
     sizes: Fenwick,
-    /// Number of keys.
-    len: usize,
     /// Split threshold: the largest chunk length ([`CHUNK_MAX`] unless tuned).
     max: usize,
 }
@@ -449,7 +447,6 @@ impl RankedIndex {
             chunks: Vec::new(),
             firsts: Vec::new(),
             sizes: Fenwick::default(),
-            len: 0,
             max: max.clamp(4, 1 << 16),
         }
     }
@@ -490,12 +487,12 @@ impl RankedIndex {
 
     /// The number of listed members.
     pub fn len(&self) -> usize {
-        self.len
+        self.sizes.prefix(self.chunks.len())
     }
 
     /// Whether no member is listed.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 
     /// The entries at positions `[offset, offset + limit)` (0-based) in leaderboard order;
@@ -546,7 +543,6 @@ impl RankedIndex {
 
     /// Inserts a key that is not present.
     fn insert_key(&mut self, key: Key) {
-        self.len += 1;
         if self.chunks.is_empty() {
             let mut chunk = Vec::with_capacity(4);
             chunk.push(key);
@@ -586,7 +582,6 @@ impl RankedIndex {
             );
             return;
         };
-        self.len -= 1;
         chunk.remove(pos);
         if chunk.is_empty() {
             self.chunks.remove(ci);
@@ -734,7 +729,7 @@ impl RankedIndex {
             }
             total += chunk.len();
         }
-        if total != self.len || self.sizes.prefix(self.chunks.len()) != total {
+        if self.sizes.prefix(self.chunks.len()) != total {
             return Err("counts disagree".into());
         }
         Ok(())

@@ -18,7 +18,7 @@ struct DayTotals {
     totals: [u32; 3],
 }
 
-/// Totals of one member: 208 bytes (296 before day numbers), since the read side holds one
+/// Totals of one member: 200 bytes (296 before day numbers), since the read side holds one
 /// per member that was ever active (a hash table of them is the largest part of the
 /// published state).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -26,8 +26,6 @@ pub struct MemberTotals {
     /// [counter][day, week, month]: day number (the local start / 86 400 000) of the latest
     /// period seen; a later one resets that counter's total of the period.
     starts: [[i32; 3]; 4],
-    /// Day number of the latest day with activity (`i32::MIN`: none).
-    last_active: i32,
     /// [counter][period] totals of the periods in `starts` (and of all time).
     totals: [[i64; 4]; 4],
     /// The last [`DAYS_KEPT`] days with activity, by day.
@@ -38,7 +36,6 @@ impl Default for MemberTotals {
     fn default() -> Self {
         MemberTotals {
             starts: [[i32::MIN; 3]; 4],
-            last_active: i32::MIN,
             totals: [[0; 4]; 4],
             daily: Vec::new(),
         }
@@ -132,9 +129,6 @@ impl MemberTotals {
         };
         self.daily[at].totals[counter_index(counter)] =
             u32::try_from(total.max(0)).unwrap_or(u32::MAX);
-        if total > 0 {
-            self.last_active = self.last_active.max(number);
-        }
         if self.daily.len() > DAYS_KEPT {
             let extra = self.daily.len() - DAYS_KEPT;
             self.daily.drain(..extra);
@@ -150,9 +144,14 @@ impl MemberTotals {
         }
     }
 
-    /// Local start of the latest day with activity.
+    /// Local start of the latest day with activity among the kept days (enough for the
+    /// rolling windows of at most 30 days).
     pub fn last_active_day(&self) -> Option<i64> {
-        (self.last_active != i32::MIN).then(|| i64::from(self.last_active) * DAY_MS)
+        self.daily
+            .iter()
+            .rev()
+            .find(|d| d.totals != [0; 3])
+            .map(|d| i64::from(d.day) * DAY_MS)
     }
 
     /// SPEC score of the period starting at `start`.
