@@ -326,3 +326,100 @@ fn message_id(event: &Event) -> u64 {
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{Counter, ViewKey};
+    use guildflow_model::{ChannelId, EventBody, GuildId, UserId, VoiceState};
+
+    fn join(guild: u64, user: u64, at: i64) -> Event {
+        Event {
+            at,
+            shard: 0,
+            seq: u64::try_from(at).unwrap_or(0),
+            body: EventBody::VoiceState(VoiceState {
+                guild: GuildId(guild),
+                user: UserId(user),
+                channel: Some(ChannelId(guild + 1)),
+                bot: false,
+                self_mute: false,
+                self_deaf: false,
+            }),
+        }
+    }
+
+    /// Voice milliseconds per guild in the pending deltas (drained).
+    fn voice_by_guild(engine: &mut Engine) -> HashMap<u64, i64> {
+        let mut out = HashMap::default();
+        for (key, amount) in engine.deltas().drain() {
+            if let ViewKey::Member {
+                guild,
+                counter: Counter::VoiceMs,
+                ..
+            } = key
+            {
+                *out.entry(guild).or_insert(0) += amount;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn guilds_accrue_at_their_own_phase_once_per_tick() {
+        let tick = 1_000;
+        // Two guilds whose phases are about half a tick apart.
+        let mut guilds = (1..200u64)
+            .map(|g| (voice_phase(g, tick), g))
+            .collect::<Vec<_>>();
+        guilds.sort_unstable();
+        let early = guilds[0];
+        let late = guilds[guilds.partition_point(|(p, _)| *p < early.0 + tick / 2)];
+        assert!(
+            (tick / 3..tick * 2 / 3).contains(&(late.0 - early.0)),
+            "{early:?} {late:?}"
+        );
+        let mut engine = Engine::new(EngineConfig::default());
+        engine.apply(&join(early.1, 7, 0));
+        engine.apply(&join(late.1, 7, 0));
+        voice_by_guild(&mut engine);
+        // Past the early guild's phase only: it alone accrues.
+        engine.observe_watermark(early.0 + 1);
+        let accrued = voice_by_guild(&mut engine);
+        assert_eq!(accrued.get(&early.1), Some(&(early.0 + 1)));
+        assert_eq!(accrued.get(&late.1), None);
+        // Over the rest of the tick, in small steps: each accrues once more at most.
+        let mut total: HashMap<u64, i64> = accrued;
+        let mut batches_with_both = 0;
+        for at in (early.0 + 2..2 * tick).step_by(7) {
+            engine.observe_watermark(at);
+            let step = voice_by_guild(&mut engine);
+            batches_with_both += usize::from(step.len() == 2);
+            for (g, ms) in step {
+                *total.entry(g).or_insert(0) += ms;
+            }
+        }
+        assert_eq!(batches_with_both, 0);
+        // A tick later, both counted up to their last phase; the end of input counts the rest.
+        assert!(total.get(&late.1).is_some_and(|ms| *ms > 0), "{total:?}");
+        engine.advance_to(5_000);
+        for (g, ms) in voice_by_guild(&mut engine) {
+            *total.entry(g).or_insert(0) += ms;
+        }
+        assert_eq!(total.get(&early.1), Some(&5_000));
+        assert_eq!(total.get(&late.1), Some(&5_000));
+    }
+
+    #[test]
+    fn a_jump_of_a_whole_tick_accrues_every_guild() {
+        let mut engine = Engine::new(EngineConfig::default());
+        for g in 1..50u64 {
+            engine.apply(&join(g, 7, 0));
+        }
+        voice_by_guild(&mut engine);
+        engine.observe_watermark(1_000);
+        let accrued = voice_by_guild(&mut engine);
+        assert_eq!(accrued.len(), 49);
+        assert!(accrued.values().all(|ms| *ms == 1_000));
+    }
+}
