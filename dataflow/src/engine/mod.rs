@@ -83,6 +83,8 @@ pub struct Engine {
     closed_voice: Vec<ClosedVoiceSession>,
     /// Every guild by its voice phase ([`voice_phase`]), rebuilt when guilds are added.
     accrual_order: Vec<(i64, u64)>,
+    /// The next guild in `accrual_order` to accrue in the current tick.
+    accrual_next: usize,
 }
 
 /// Where in the voice tick a guild's open sessions accrue. Accruing every guild when the
@@ -206,33 +208,48 @@ impl Engine {
             return;
         }
         // Each guild accrues when the watermark passes its phase within the tick: once per
-        // tick, as before, but not all in the same batch.
-        self.refresh_accrual_order(tick);
-        let (a, b) = (from.rem_euclid(tick), at.rem_euclid(tick));
+        // tick, as before, but not all in the same batch. A cursor walks the guilds in phase
+        // order, so a watermark step that passes no phase costs a comparison.
+        if self.refresh_accrual_order(tick) {
+            self.accrual_next = self.phase_position(from.rem_euclid(tick));
+        }
+        let phase = at.rem_euclid(tick);
         let order = std::mem::take(&mut self.accrual_order);
-        let upto = |phase: i64| order.partition_point(|(p, _)| *p <= phase);
-        let ranges = if a < b {
-            [upto(a)..upto(b), 0..0]
-        } else {
-            [upto(a)..order.len(), 0..upto(b)]
-        };
-        for range in ranges {
-            for &(_, guild) in &order[range] {
-                if let Some(state) = self.guilds.get_mut(&guild) {
-                    accrue_guild(guild, state, at, &mut self.deltas);
-                }
+        let mut next = self.accrual_next;
+        let accrue = |engine: &mut Self, guild: u64| {
+            if let Some(state) = engine.guilds.get_mut(&guild) {
+                accrue_guild(guild, state, at, &mut engine.deltas);
             }
+        };
+        if at.div_euclid(tick) != from.div_euclid(tick) {
+            for &(_, guild) in order.get(next..).unwrap_or_default() {
+                accrue(self, guild);
+            }
+            next = 0;
+        }
+        while let Some(&(_, guild)) = order.get(next).filter(|(p, _)| *p <= phase) {
+            accrue(self, guild);
+            next += 1;
         }
         self.accrual_order = order;
+        self.accrual_next = next;
     }
 
-    fn refresh_accrual_order(&mut self, tick: i64) {
-        if self.accrual_order.len() != self.guilds.len() {
-            self.accrual_order.clear();
-            self.accrual_order
-                .extend(self.guilds.keys().map(|&g| (voice_phase(g, tick), g)));
-            self.accrual_order.sort_unstable();
+    /// Rebuilds the phase order when guilds were added; true when it did.
+    fn refresh_accrual_order(&mut self, tick: i64) -> bool {
+        if self.accrual_order.len() == self.guilds.len() {
+            return false;
         }
+        self.accrual_order.clear();
+        self.accrual_order
+            .extend(self.guilds.keys().map(|&g| (voice_phase(g, tick), g)));
+        self.accrual_order.sort_unstable();
+        true
+    }
+
+    /// The position in the phase order of the first guild whose phase is after `phase`.
+    fn phase_position(&self, phase: i64) -> usize {
+        self.accrual_order.partition_point(|(p, _)| *p <= phase)
     }
 
     /// Moves the watermark forward without an event (idle shards, end of input) and accrues
@@ -254,6 +271,10 @@ impl Engine {
         for (guild, state) in &mut self.guilds {
             accrue_guild(*guild, state, watermark, &mut self.deltas);
         }
+        // Every guild is accrued to the watermark: the next ones due are those past its phase.
+        let tick = self.config.voice_tick_ms.max(1);
+        self.refresh_accrual_order(tick);
+        self.accrual_next = self.phase_position(watermark.rem_euclid(tick));
     }
 
     /// The pending view deltas, with the activity marks made so far resolved into distinct
