@@ -12,15 +12,65 @@ use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 
+/// Dispatch types decoded into events (others are counted and skipped).
+const DECODED: [&str; 21] = [
+    "MESSAGE_CREATE",
+    "MESSAGE_UPDATE",
+    "MESSAGE_DELETE",
+    "MESSAGE_DELETE_BULK",
+    "MESSAGE_REACTION_ADD",
+    "MESSAGE_REACTION_REMOVE",
+    "VOICE_STATE_UPDATE",
+    "GUILD_MEMBER_ADD",
+    "GUILD_MEMBER_UPDATE",
+    "GUILD_MEMBER_REMOVE",
+    "GUILD_CREATE",
+    "GUILD_UPDATE",
+    "GUILD_DELETE",
+    "CHANNEL_CREATE",
+    "CHANNEL_UPDATE",
+    "CHANNEL_DELETE",
+    "GUILD_ROLE_CREATE",
+    "GUILD_ROLE_UPDATE",
+    "GUILD_ROLE_DELETE",
+    "READY",
+    "RESUMED",
+];
+
 /// Decodes the `d` of a dispatch of type `t`. `Ok(None)` for types we do not use.
 pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeError> {
     let mismatch = |source| DecodeError::PayloadMismatch {
         t: t.to_owned(),
         source,
     };
+    if t == "RESUMED" {
+        return Ok(Some(EventBody::Resumed));
+    }
+    if !DECODED.contains(&t) {
+        return Ok(None);
+    }
+    // serde's derived structs also take a JSON array positionally; a payload is an object.
+    if !super::starts_with_object(d) {
+        return Err(mismatch(de::Error::custom(
+            "the payload must be a JSON object",
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_str(d);
+    let body = decode_payload(t, &mut de).and_then(|body| de.end().map(|()| body));
+    body.map_err(mismatch)
+}
+
+/// Decodes the payload of a dispatch of type `t` from `d`, a deserializer positioned on it:
+/// the frame's own (one pass over the frame, `super::decode_frame`'s fast path) or one over
+/// `d` alone. `Ok(None)` for types we do not use (their payload is skipped).
+pub(super) fn decode_payload<'de, D: Deserializer<'de>>(
+    t: &str,
+    d: D,
+) -> Result<Option<EventBody>, D::Error> {
+    let d = ObjectOnly(d);
     let body = match t {
-        "MESSAGE_CREATE" => parse::<WireMessage>(d).map(|m| m.into_body()),
-        "MESSAGE_UPDATE" => parse::<WireMessageUpdate>(d).map(|m| {
+        "MESSAGE_CREATE" => WireMessage::deserialize(d).map(|m| m.into_body()),
+        "MESSAGE_UPDATE" => WireMessageUpdate::deserialize(d).map(|m| {
             EventBody::MessageUpdate(Box::new(MessageUpdate {
                 guild: m.guild_id,
                 channel: m.channel_id,
@@ -29,7 +79,7 @@ pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeErro
                 content: m.content.map(|c| c.as_ref().into()),
             }))
         }),
-        "MESSAGE_DELETE" => parse::<WireMessageDelete>(d).map(|m| {
+        "MESSAGE_DELETE" => WireMessageDelete::deserialize(d).map(|m| {
             EventBody::MessageDelete(MessageRef {
                 guild: m.guild_id,
                 channel: m.channel_id,
@@ -37,84 +87,114 @@ pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeErro
             })
         }),
         "MESSAGE_DELETE_BULK" => {
-            parse::<WireMessageDeleteBulk>(d).map(|m| EventBody::MessageDeleteBulk {
+            WireMessageDeleteBulk::deserialize(d).map(|m| EventBody::MessageDeleteBulk {
                 guild: m.guild_id,
                 channel: m.channel_id,
                 messages: m.ids.into_boxed_slice(),
             })
         }
         "MESSAGE_REACTION_ADD" => {
-            parse::<WireReaction>(d).map(|r| EventBody::ReactionAdd(r.into_reaction()))
+            WireReaction::deserialize(d).map(|r| EventBody::ReactionAdd(r.into_reaction()))
         }
         "MESSAGE_REACTION_REMOVE" => {
-            parse::<WireReaction>(d).map(|r| EventBody::ReactionRemove(r.into_reaction()))
+            WireReaction::deserialize(d).map(|r| EventBody::ReactionRemove(r.into_reaction()))
         }
-        "VOICE_STATE_UPDATE" => parse::<WireVoiceState>(d).and_then(|v| {
+        "VOICE_STATE_UPDATE" => WireVoiceState::deserialize(d).and_then(|v| {
             let guild = v
                 .guild_id
                 .ok_or_else(|| de::Error::missing_field("guild_id"))?;
             Ok(EventBody::VoiceState(v.into_state(guild)))
         }),
         "GUILD_MEMBER_ADD" => {
-            parse::<WireMember>(d).and_then(|m| m.into_info(None).map(EventBody::MemberAdd))
+            WireMember::deserialize(d).and_then(|m| m.into_info(None).map(EventBody::MemberAdd))
         }
         "GUILD_MEMBER_UPDATE" => {
-            parse::<WireMember>(d).and_then(|m| m.into_info(None).map(EventBody::MemberUpdate))
+            WireMember::deserialize(d).and_then(|m| m.into_info(None).map(EventBody::MemberUpdate))
         }
-        "GUILD_MEMBER_REMOVE" => parse::<WireMemberRemove>(d).map(|m| EventBody::MemberRemove {
-            guild: m.guild_id,
-            user: m.user.id,
-        }),
-        "GUILD_CREATE" => match parse::<WireGuild>(d) {
+        "GUILD_MEMBER_REMOVE" => {
+            WireMemberRemove::deserialize(d).map(|m| EventBody::MemberRemove {
+                guild: m.guild_id,
+                user: m.user.id,
+            })
+        }
+        "GUILD_CREATE" => match WireGuild::deserialize(d) {
             // An unavailable guild (outage) carries no state; its later GUILD_CREATE does.
             Ok(g) if g.unavailable == Some(true) => return Ok(None),
             Ok(g) => g.into_info().map(|g| EventBody::GuildCreate(Box::new(g))),
             Err(e) => Err(e),
         },
-        "GUILD_UPDATE" => parse::<WireGuild>(d)
+        "GUILD_UPDATE" => WireGuild::deserialize(d)
             .and_then(|g| g.into_info().map(|g| EventBody::GuildUpdate(Box::new(g)))),
-        "GUILD_DELETE" => parse::<WireGuildDelete>(d).map(|g| EventBody::GuildDelete {
+        "GUILD_DELETE" => WireGuildDelete::deserialize(d).map(|g| EventBody::GuildDelete {
             guild: g.id,
             unavailable: g.unavailable.unwrap_or(false),
         }),
         "CHANNEL_CREATE" => {
-            parse::<WireChannel>(d).map(|c| EventBody::ChannelCreate(c.into_info(None)))
+            WireChannel::deserialize(d).map(|c| EventBody::ChannelCreate(c.into_info(None)))
         }
         "CHANNEL_UPDATE" => {
-            parse::<WireChannel>(d).map(|c| EventBody::ChannelUpdate(c.into_info(None)))
+            WireChannel::deserialize(d).map(|c| EventBody::ChannelUpdate(c.into_info(None)))
         }
         "CHANNEL_DELETE" => {
-            parse::<WireChannel>(d).map(|c| EventBody::ChannelDelete(c.into_info(None)))
+            WireChannel::deserialize(d).map(|c| EventBody::ChannelDelete(c.into_info(None)))
         }
-        "GUILD_ROLE_CREATE" => parse::<WireRoleEvent>(d).map(|r| EventBody::RoleCreate {
+        "GUILD_ROLE_CREATE" => WireRoleEvent::deserialize(d).map(|r| EventBody::RoleCreate {
             guild: r.guild_id,
             role: r.role.into_info(),
         }),
-        "GUILD_ROLE_UPDATE" => parse::<WireRoleEvent>(d).map(|r| EventBody::RoleUpdate {
+        "GUILD_ROLE_UPDATE" => WireRoleEvent::deserialize(d).map(|r| EventBody::RoleUpdate {
             guild: r.guild_id,
             role: r.role.into_info(),
         }),
-        "GUILD_ROLE_DELETE" => parse::<WireRoleDelete>(d).map(|r| EventBody::RoleDelete {
+        "GUILD_ROLE_DELETE" => WireRoleDelete::deserialize(d).map(|r| EventBody::RoleDelete {
             guild: r.guild_id,
             role: r.role_id,
         }),
-        "READY" => parse::<WireReady>(d).map(|r| EventBody::Ready {
+        "READY" => WireReady::deserialize(d).map(|r| EventBody::Ready {
             session_id: r.session_id.as_ref().into(),
             resume_gateway_url: r.resume_gateway_url.as_ref().into(),
             guilds: r.guilds.into_iter().map(|g| g.id).collect(),
         }),
-        "RESUMED" => Ok(EventBody::Resumed),
-        _ => return Ok(None),
+        "RESUMED" => IgnoredAny::deserialize(d).map(|_| EventBody::Resumed),
+        _ => {
+            IgnoredAny::deserialize(d)?;
+            return Ok(None);
+        }
     };
-    body.map(Some).map_err(mismatch)
+    body.map(Some)
 }
 
-/// Every payload we decode is an object; serde's derived structs would also take an array.
-fn parse<'a, T: Deserialize<'a>>(d: &'a str) -> Result<T, serde_json::Error> {
-    if !super::starts_with_object(d) {
-        return Err(de::Error::custom("the payload must be a JSON object"));
+/// A deserializer that reads a struct only from a JSON object: serde's derived structs also
+/// take an array, positionally, and a payload must be an object.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
     }
-    serde_json::from_str(d)
+
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn deserialize_ignored_any<V: de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_ignored_any(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+    }
 }
 
 /// Discord sends 64-bit permission sets as decimal strings.
@@ -325,7 +405,7 @@ struct WireNamedUser<'a> {
 }
 
 impl WireMember<'_> {
-    fn into_info(self, guild: Option<GuildId>) -> Result<MemberInfo, serde_json::Error> {
+    fn into_info<E: de::Error>(self, guild: Option<GuildId>) -> Result<MemberInfo, E> {
         let guild = self
             .guild_id
             .or(guild)
@@ -437,7 +517,7 @@ struct WireGuild<'a> {
 }
 
 impl WireGuild<'_> {
-    fn into_info(self) -> Result<GuildInfo, serde_json::Error> {
+    fn into_info<E: de::Error>(self) -> Result<GuildInfo, E> {
         let id = self.id;
         let name = self.name.ok_or_else(|| de::Error::missing_field("name"))?;
         let owner = self

@@ -18,6 +18,9 @@ pub mod twilight;
 pub use counters::DecodeCounters;
 pub use error::{DecodeError, DecodeReason};
 pub use lean::decode_dispatch;
+
+mod one_pass;
+use one_pass::decode_one_pass;
 pub use time::parse_rfc3339_ms;
 
 use guildflow_model::Event;
@@ -74,6 +77,9 @@ pub fn decode_frame(text: &str, shard: u32, at: i64) -> Result<Decoded, DecodeEr
         return Err(DecodeError::InvalidJson(serde::de::Error::custom(
             "a gateway frame must be a JSON object",
         )));
+    }
+    if let Some(decoded) = decode_one_pass(text, shard, at) {
+        return Ok(decoded);
     }
     let envelope: Envelope<'_> = serde_json::from_str(text).map_err(DecodeError::InvalidJson)?;
     if envelope.op != 0 {
