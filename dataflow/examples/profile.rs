@@ -6,6 +6,9 @@
 //! State size: `LEAK_STATE=1 heaptrack .../profile 1000000 1 1`, then `heaptrack_print` reports
 //! the final read side (kept alive at exit) as "memory leaked"; `LEAK_STATE=live` exits with
 //! the whole dataflow alive instead (engine, arrangements and read side).
+//!
+//! Latency: `PACED=100000 ... -- 300000 1 SECONDS`; with `LAT_DUMP=file` it also writes each
+//! batch's `at` and latency, to find when the tail happens.
 
 use guildflow_dataflow::runtime::{Dataflow, DataflowConfig};
 use guildflow_model::Event;
@@ -120,12 +123,14 @@ fn paced(corpus: &[Event], rate: u64, seconds: u64) {
         let done = Arc::clone(&done);
         std::thread::spawn(move || {
             let mut lat = Vec::new();
+            let mut ats: Vec<i64> = Vec::new();
             loop {
                 let watermark = state.watermark();
                 let mut queue = pending.lock().expect("lock");
                 while let Some(&(at, sent)) = queue.front() {
                     if watermark.is_some_and(|w| w >= at) {
                         lat.push(sent.elapsed().as_secs_f64() * 1000.0);
+                        ats.push(at);
                         queue.pop_front();
                     } else {
                         break;
@@ -134,6 +139,16 @@ fn paced(corpus: &[Event], rate: u64, seconds: u64) {
                 let empty = queue.is_empty();
                 drop(queue);
                 if done.load(Ordering::Acquire) && empty {
+                    // `LAT_DUMP=file`: one line per batch, `at latency_ms`, to see when the
+                    // tail happens (a periodic spike shows as a pattern in `at`).
+                    if let Ok(path) = std::env::var("LAT_DUMP") {
+                        let lines: String = ats
+                            .iter()
+                            .zip(&lat)
+                            .map(|(at, ms)| format!("{at} {ms:.3}\n"))
+                            .collect();
+                        std::fs::write(path, lines).expect("LAT_DUMP file");
+                    }
                     return lat;
                 }
                 std::thread::sleep(Duration::from_micros(50));

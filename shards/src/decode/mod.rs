@@ -1,7 +1,9 @@
 //! Decoding raw gateway frames into normalized [`Event`]s.
 //!
-//! Two stages: the envelope (`op`, `s`, `t`, `d` kept as raw JSON), then only the `d` of the
-//! dispatch types we use, into lean borrowed structs holding just the fields the pipeline needs.
+//! A dispatch whose `t` precedes `d` (Discord's order) is decoded in one pass: the payload is
+//! read from the frame's own deserializer (`one_pass`). Anything else takes two stages: the
+//! envelope (`op`, `s`, `t`, `d` kept as raw JSON), then only the `d` of the dispatch types we
+//! use. Either way into lean borrowed structs holding just the fields the pipeline needs.
 //! The lean decoder replaced twilight-model's full models on the hot path because it is several
 //! times faster on the generated mix (see docs/PERFORMANCE.md and `guildflow-benches decode`);
 //! twilight-model decoding stays available in [`twilight`] for comparison.
