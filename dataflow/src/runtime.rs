@@ -73,6 +73,15 @@ enum Command {
 /// quantum travel in one message and are ordered by the engine itself.
 const TIME_QUANTUM_MS: u64 = 16;
 
+/// Merge work (in updates) differential's arrangements do each time a worker is scheduled with
+/// nothing else to do, until the arrangement is one batch. `count_total` seeks every changed
+/// key in every batch of its arrangement; at steady load a new small batch comes every
+/// millisecond, and without idle merging the arrangement held a dozen batches, so seeks were
+/// most of the worker's time. Measured at 100k events/s (profile driver, `PACED`, 15 s, three
+/// alternated runs): p50 0.77–1.20 ms → 0.34–0.42 ms, p99 8.5–16.2 ms → 4.2–6.6 ms, the same
+/// CPU; bulk throughput unchanged. 100–1,000 did equally; 10,000 or more did worse.
+const IDLE_MERGE_EFFORT: isize = 1_000;
+
 fn time_of(at: i64) -> u64 {
     let at = u64::try_from(at).unwrap_or(0);
     at - at % TIME_QUANTUM_MS
@@ -134,7 +143,15 @@ impl Dataflow {
         let guards = execute(
             Config {
                 communication,
-                worker: WorkerConfig::default(),
+                worker: {
+                    let mut worker = WorkerConfig::default();
+                    differential_dataflow::configure(
+                        &mut worker,
+                        &differential_dataflow::Config::default()
+                            .idle_merge_effort(Some(IDLE_MERGE_EFFORT)),
+                    );
+                    worker
+                },
             },
             move |worker| {
                 let local = worker.index() % workers;
