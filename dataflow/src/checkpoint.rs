@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Format version; a snapshot of another version is refused (the caller replays everything).
-pub const CHECKPOINT_VERSION: u32 = 2;
+/// 3: frame de-duplication keeps a bitmap window per shard session.
+pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// Why a snapshot could not be taken or restored.
 #[derive(Debug, Error)]
