@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 
 /// Dispatch types decoded into events (others are counted and skipped).
-const DECODED: [&str; 21] = [
+pub const DECODED_DISPATCHES: [&str; 21] = [
     "MESSAGE_CREATE",
     "MESSAGE_UPDATE",
     "MESSAGE_DELETE",
@@ -46,7 +46,7 @@ pub fn decode_dispatch(t: &str, d: &str) -> Result<Option<EventBody>, DecodeErro
     if t == "RESUMED" {
         return Ok(Some(EventBody::Resumed));
     }
-    if !DECODED.contains(&t) {
+    if !DECODED_DISPATCHES.contains(&t) {
         return Ok(None);
     }
     // serde's derived structs also take a JSON array positionally; a payload is an object.

@@ -19,7 +19,7 @@ pub mod twilight;
 
 pub use counters::DecodeCounters;
 pub use error::{DecodeError, DecodeReason};
-pub use lean::decode_dispatch;
+pub use lean::{decode_dispatch, DECODED_DISPATCHES};
 
 mod one_pass;
 use one_pass::decode_one_pass;
