@@ -374,11 +374,7 @@ async fn without_an_admin_plane_the_routes_answer_503() {
 async fn names_of_members_and_channels_come_from_the_guild_state() {
     let frame: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::PathBuf::from(
-                std::env::var_os("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-            )
-            .join("../shards/tests/payloads/guild_create.json"),
+            common::crate_dir().join("../shards/tests/payloads/guild_create.json"),
         )
         .unwrap(),
     )

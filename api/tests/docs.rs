@@ -9,11 +9,10 @@ use guildflow_shards::registry::ShardRegistry;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+mod common;
+
 fn docs() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../docs")
+    common::crate_dir().join("../docs")
 }
 
 /// `guildflow_*` identifiers in `text`.

@@ -24,16 +24,10 @@ use warp::reply::Response;
 
 type Api = BoxedFilter<(Response,)>;
 
-fn crate_dir() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-}
-
 fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
-        let text = std::fs::read_to_string(crate_dir().join("openapi.json")).unwrap();
+        let text = std::fs::read_to_string(common::crate_dir().join("openapi.json")).unwrap();
         serde_json::from_str(&text).expect("openapi.json is JSON")
     })
 }
@@ -650,7 +644,7 @@ fn every_error_code_the_handlers_emit_is_documented() {
     let http = enum_of(&schemas["Error"]["properties"]["error"]["properties"]["code"]);
     let ws = enum_of(&schemas["WsErrorFrame"]["properties"]["error"]["properties"]["code"]);
     let mut files = Vec::new();
-    rust_files(&crate_dir().join("src"), &mut files);
+    rust_files(&common::crate_dir().join("src"), &mut files);
     let mut emitted = BTreeSet::new();
     // Every snake_case string literal: some codes are picked into a variable first.
     let mut literals = BTreeSet::new();
@@ -678,7 +672,8 @@ fn every_error_code_the_handlers_emit_is_documented() {
         }
     }
     // The query layer's codes (SqlError::code), answered by `/sql` and store windows.
-    let queries = std::fs::read_to_string(crate_dir().join("../queries/src/error.rs")).unwrap();
+    let queries =
+        std::fs::read_to_string(common::crate_dir().join("../queries/src/error.rs")).unwrap();
     let sql_codes: BTreeSet<String> = queries
         .lines()
         .filter(|l| l.trim_start().starts_with("SqlError::"))
@@ -704,7 +699,7 @@ fn every_error_code_the_handlers_emit_is_documented() {
     // The admin plane's codes (`AdminError::Invalid { code: "…" }`), answered by the admin
     // routes; the executor's are start-up errors, never an API answer.
     let mut admin_files = Vec::new();
-    rust_files(&crate_dir().join("../admin/src"), &mut admin_files);
+    rust_files(&common::crate_dir().join("../admin/src"), &mut admin_files);
     let mut admin_codes = BTreeSet::new();
     for file in admin_files.iter().filter(|f| !f.ends_with("executor.rs")) {
         let source = std::fs::read_to_string(file).unwrap();

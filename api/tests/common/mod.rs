@@ -17,12 +17,18 @@ use guildflow_store::EventRow;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// This crate's directory, read at run time: cargo sets `CARGO_MANIFEST_DIR` when it runs a
+/// test, so a test binary reused from another checkout sharing the target dir reads this
+/// checkout's files (the compile-time value is the fallback).
+pub fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
+}
+
 /// `tests/` of this crate.
 pub fn tests_dir() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("tests")
+    crate_dir().join("tests")
 }
 
 /// The fixture capture's workload: 3 guilds, one shard, across a UTC midnight.
