@@ -7,7 +7,7 @@
 //! size is reported separately so the state's growth can be told apart from the input.
 
 use crate::corpus::{self, decode};
-use crate::pipeline::{run_dataflow, run_hashmap_baseline};
+use crate::pipeline::{run_decode_dataflow, run_hashmap_baseline, BATCH};
 use crate::report::proc_status_bytes;
 use clap::{Args, ValueEnum};
 use guildflow_dataflow::runtime::{Dataflow, DataflowConfig};
@@ -20,9 +20,6 @@ use std::time::Instant;
 
 /// Marks the child's result line on stdout.
 pub const RESULT_PREFIX: &str = "STAGE_RESULT ";
-
-/// Frames per pipeline batch: what replay pushes into the dataflow at once.
-const BATCH: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum StageKind {
@@ -109,7 +106,7 @@ pub fn run(args: &StageArgs) -> anyhow::Result<()> {
                 run_hashmap_baseline(corpus::decode_all(&frames));
                 0
             }
-            StageKind::Dataflow => run_dataflow(corpus::decode_all(&frames), args.workers)?.1,
+            StageKind::Dataflow => run_decode_dataflow(&frames, args.workers)?.1,
             StageKind::Store => {
                 run_store(input.unwrap_or_default(), args.workers, run, &mut outcome)?
             }

@@ -330,25 +330,41 @@ pub fn build(
             .sink(Pipeline, "Publish", move |(input, frontier)| {
                 // count_total retracts a key's old total and asserts its new one: the new total
                 // is the asserted one (0 if only retracted), the change is their difference.
-                let mut by_time: BTreeMap<u64, HashMap<ViewKey, (i64, i64)>> = BTreeMap::new();
+                // It emits the two records of a key and time one after the other in one
+                // activation, and the pipeline keeps their order, so a change is the run of
+                // records with its key and time: compared with the last change, not looked up
+                // in a map (two hash lookups per changed key were a tenth of the worker).
+                let mut by_time: Vec<(u64, Vec<Change>)> = Vec::new();
                 input.for_each(|_cap, data| {
                     for ((key, total), time, diff) in data.drain(..) {
-                        let entry = by_time
-                            .entry(time)
-                            .or_default()
-                            .entry(key.0)
-                            .or_insert((0, 0));
+                        let slot = match by_time.iter().rposition(|(t, _)| *t == time) {
+                            Some(slot) => slot,
+                            None => {
+                                by_time.push((time, Vec::new()));
+                                by_time.len() - 1
+                            }
+                        };
+                        let changes = &mut by_time[slot].1;
+                        let change = match changes.last_mut() {
+                            Some(last) if last.key == key.0 => last,
+                            _ => {
+                                changes.push(Change {
+                                    key: key.0,
+                                    total: 0,
+                                    delta: 0,
+                                });
+                                let end = changes.len() - 1;
+                                &mut changes[end]
+                            }
+                        };
                         if diff > 0 {
-                            entry.0 = total;
+                            change.total = total;
                         }
-                        entry.1 += total * diff;
+                        change.delta += total * diff;
                     }
                 });
-                for (time, changes) in by_time {
-                    let totals = changes
-                        .into_iter()
-                        .map(|(key, (total, delta))| Change { key, total, delta })
-                        .collect();
+                by_time.sort_unstable_by_key(|(time, _)| *time);
+                for (time, totals) in by_time {
                     let _ = output.send(WorkerOutput::Totals {
                         worker: index,
                         time,
