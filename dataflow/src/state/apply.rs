@@ -1,16 +1,15 @@
 //! The applier: whole dataflow times into the published state.
 
 use super::subscribe::{LeaderboardChange, LevelUp};
-use super::{Published, StatsState};
+use super::{period_index, GuildBoards, Published, StatsState};
 use crate::engine::Signal;
 use crate::graph::{Change, WorkerOutput};
 
 /// Automod actions kept for readers (the store keeps all of them).
 const AUTOMOD_ACTIONS_KEPT: usize = 10_000;
 use crate::keys::{Counter, SeriesMetric, ViewKey};
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 use guildflow_model::{Bucket, Metric, Period, UserId};
-use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -91,7 +90,7 @@ pub(super) fn run(
             pending.remove(&time);
         }
         let times = ready.len() as u64;
-        let mut touched = HashSet::default();
+        let mut touched = Touched::default();
         let changes = merge_times(ready.into_iter().filter_map(|t| pending.remove(&t)));
         {
             let mut published = state.inner.write().unwrap_or_else(PoisonError::into_inner);
@@ -114,14 +113,12 @@ pub(super) fn run(
             state
                 .subscribers
                 .notify(
-                    touched
-                        .into_iter()
-                        .map(|(guild, metric, period)| LeaderboardChange {
-                            guild,
-                            metric,
-                            period,
-                            watermark,
-                        }),
+                    touched_boards(touched).map(|(guild, metric, period)| LeaderboardChange {
+                        guild,
+                        metric,
+                        period,
+                        watermark,
+                    }),
                 );
         }
     }
@@ -212,22 +209,37 @@ fn metric_of(counter: Counter) -> Metric {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Boards changed by an apply, per guild: bit `metric × 4 + period` (see [`touched_bit`]), so a
+/// change marks all of its boards with one lookup.
+pub(super) type Touched = HashMap<u64, u32>;
+
+const fn touched_bit(metric: Metric, period: Period) -> u32 {
+    1 << (metric.index() * 4 + period_index(period))
+}
+
+/// The boards marked in `touched`.
+fn touched_boards(touched: Touched) -> impl Iterator<Item = (u64, Metric, Period)> {
+    touched.into_iter().flat_map(|(guild, mask)| {
+        Metric::ALL.into_iter().flat_map(move |metric| {
+            Period::ALL
+                .into_iter()
+                .filter(move |&period| mask & touched_bit(metric, period) != 0)
+                .map(move |period| (guild, metric, period))
+        })
+    })
+}
+
+/// Moves `user` from `old` to `new` on `boards`' `metric` × `period` board ranking `start`;
+/// returns the board's [`touched_bit`], or 0 when the change is for an older period.
 fn board_set(
-    published: &mut Published,
-    guild: u64,
+    boards: &mut GuildBoards,
     metric: Metric,
     period: Period,
     start: i64,
     user: u64,
     (old, new): (i64, i64),
-    touched: &mut HashSet<(u64, Metric, Period)>,
-) {
-    let board = published
-        .boards
-        .entry(guild)
-        .or_default()
-        .get_mut(metric, period);
+) -> u32 {
+    let board = boards.get_mut(metric, period);
     // `old` is the member's listed value when the board ranks `start`; a board that moves to
     // another period lists nobody yet.
     let mut old = old;
@@ -238,10 +250,10 @@ fn board_set(
         board.start = start;
         old = 0;
     } else if start < board.start {
-        return;
+        return 0;
     }
     board.set.replace(UserId(user), old, new);
-    touched.insert((guild, metric, period));
+    touched_bit(metric, period)
 }
 
 /// Local start of the `period` containing the local day starting at `day`.
@@ -253,39 +265,36 @@ fn period_start(period: Period, day: i64) -> i64 {
 }
 
 /// Applies the changes of one whole dataflow time.
-pub(super) fn apply_time(
-    published: &mut Published,
-    changes: Vec<Change>,
-    touched: &mut HashSet<(u64, Metric, Period)>,
-) {
+pub(super) fn apply_time(published: &mut Published, changes: Vec<Change>, touched: &mut Touched) {
     // A member's score depends on three counters: rank it once per time.
     let mut scores = Scores::default();
     for change in changes {
         apply_change(published, change, touched, &mut scores);
     }
-    for ((guild, user, period), (start, before, after)) in scores {
-        board_set(
-            published,
-            guild,
-            Metric::Score,
-            period,
-            start,
-            user,
-            (before, after),
-            touched,
-        );
+    for ((guild, user), periods) in scores {
+        let boards = published.boards.entry(guild).or_default();
+        let mut mask = 0;
+        for (period, slot) in Period::ALL.into_iter().zip(periods) {
+            if let Some((start, before, after)) = slot {
+                mask |= board_set(boards, Metric::Score, period, start, user, (before, after));
+            }
+        }
+        if mask != 0 {
+            *touched.entry(guild).or_insert(0) |= mask;
+        }
     }
     published.applied_times += 1;
 }
 
-/// Score updates waiting for the end of a time: (guild, user, period) -> (start, score before
-/// the time's first change at that start, score after its last).
-type Scores = HashMap<(u64, u64, Period), (i64, i64, i64)>;
+/// Score updates waiting for the end of a time: (guild, user) -> per period (in
+/// `Period::ALL` order), (start, score before the time's first change at that start, score
+/// after its last).
+type Scores = HashMap<(u64, u64), [Option<(i64, i64, i64)>; 4]>;
 
 fn apply_change(
     published: &mut Published,
     change: Change,
-    touched: &mut HashSet<(u64, Metric, Period)>,
+    touched: &mut Touched,
     scores: &mut Scores,
 ) {
     if is_retirement(&change) {
@@ -307,42 +316,43 @@ fn apply_change(
                 let score_before = (counter != Counter::Xp).then(|| member.score(period, start));
                 if let Some(values) = member.add(counter, period, start, delta) {
                     let score = score_before.map(|before| (before, member.score(period, start)));
-                    *slot = Some((period, start, values, score));
+                    *slot = Some((start, values, score));
                 }
             }
-            for (period, start, (before, after), score) in updates.into_iter().flatten() {
+            let boards = published.boards.entry(guild).or_default();
+            let mut mask = 0;
+            let mut member_scores = (counter != Counter::Xp && updates.iter().any(Option::is_some))
+                .then(|| scores.entry((guild, user)).or_default());
+            for (period, update) in Period::ALL.into_iter().zip(updates) {
+                let Some((start, (before, after), score)) = update else {
+                    continue;
+                };
                 let values = if counter == Counter::VoiceMs {
                     (before / 1000, after / 1000)
                 } else {
                     (before, after)
                 };
-                board_set(
-                    published,
-                    guild,
-                    metric_of(counter),
-                    period,
-                    start,
-                    user,
-                    values,
-                    touched,
-                );
-                if let Some((before, after)) = score {
+                mask |= board_set(boards, metric_of(counter), period, start, user, values);
+                if let (Some((before, after)), Some(periods)) =
+                    (score, member_scores.as_deref_mut())
+                {
                     // Changes of a time come in any order: the latest period wins; the score
                     // listed before the time is the one before its first change there.
-                    match scores.entry((guild, user, period)) {
-                        Entry::Vacant(e) => {
-                            e.insert((start, before, after));
-                        }
-                        Entry::Occupied(mut e) => {
-                            let slot = e.get_mut();
-                            if start > slot.0 {
-                                *slot = (start, before, after);
-                            } else if start == slot.0 {
-                                slot.2 = after;
+                    let slot = &mut periods[period_index(period)];
+                    match slot {
+                        None => *slot = Some((start, before, after)),
+                        Some(pending) => {
+                            if start > pending.0 {
+                                *pending = (start, before, after);
+                            } else if start == pending.0 {
+                                pending.2 = after;
                             }
                         }
                     }
                 }
+            }
+            if mask != 0 {
+                *touched.entry(guild).or_insert(0) |= mask;
             }
         }
         ViewKey::Channel {
@@ -492,7 +502,7 @@ mod tests {
             vec![change(member, 2, 2), change(count, n + 12, 3)],
         ];
         let mut one_by_one = Published::default();
-        let mut touched = HashSet::default();
+        let mut touched = Touched::default();
         for changes in times.clone() {
             apply_time(&mut one_by_one, changes, &mut touched);
         }
