@@ -29,8 +29,14 @@ use timely::worker::Worker;
 /// What enters the dataflow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {
-    /// A de-duplicated event.
-    Event(Event),
+    /// De-duplicated events of one time, all for the worker `route` (their guilds modulo the
+    /// number of workers): one exchange and one stash entry per group instead of per event.
+    Events {
+        /// Exchange route: every event's guild modulo the workers in the cluster.
+        route: u64,
+        /// The events, in arrival order.
+        events: Vec<Event>,
+    },
     /// The feeder's watermark, sent to every worker (`route` picks the worker).
     Watermark {
         /// Largest event time fed.
@@ -75,11 +81,12 @@ pub enum Input {
 impl Input {
     fn guild(&self) -> u64 {
         match self {
-            Input::Event(e) => e.body.guild().map_or(0, |g| g.get()),
             Input::Settings { guild, .. }
             | Input::Automod { guild, .. }
             | Input::Warning { guild, .. } => *guild,
-            Input::Watermark { route, .. } | Input::Checkpoint { route } => *route,
+            Input::Watermark { route, .. }
+            | Input::Checkpoint { route }
+            | Input::Events { route, .. } => *route,
             Input::Restore(part) => part.guild,
         }
     }
@@ -164,6 +171,8 @@ pub fn build(
                     // Totals of restored keys, to give differential at the next output.
                     let mut restored: Vec<(ViewKey, i64)> = Vec::new();
                     let mut checkpoint_due = false;
+                    // The events of the time being applied (kept for its capacity).
+                    let mut events: Vec<Event> = Vec::new();
                     // Held at or below every stashed time and the frontier; all output goes out
                     // at its time, so one activation is one differential time.
                     let mut held = Some(default_cap);
@@ -183,7 +192,6 @@ pub fn build(
                             let Some(items) = stash.remove(&time) else {
                                 continue;
                             };
-                            let mut events = Vec::with_capacity(items.len());
                             // A snapshot's parts go first: whatever else shares their time was
                             // sent after the snapshot was taken. (Only a restore's time holds
                             // any: other times are not reordered or copied.)
@@ -233,10 +241,20 @@ pub fn build(
                                         at,
                                     } => engine.add_warning(guild, user, channel, at),
                                     Input::Watermark { at, .. } => watermark = watermark.max(at),
-                                    Input::Event(event) => events.push(event),
+                                    Input::Events {
+                                        events: mut group, ..
+                                    } => {
+                                        if events.is_empty() {
+                                            // Take the group's own allocation.
+                                            std::mem::swap(&mut events, &mut group);
+                                        } else {
+                                            events.append(&mut group);
+                                        }
+                                    }
                                 }
                             }
                             engine.apply_batch(&mut events);
+                            events.clear();
                             engine.observe_watermark(watermark);
                         }
                         if bound.is_none() {

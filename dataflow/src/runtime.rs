@@ -243,17 +243,36 @@ impl Dataflow {
     /// Feeds a batch of events.
     pub fn push(&mut self, events: Vec<Event>) {
         let mut max_at = self.max_at.load(Ordering::Acquire);
-        let mut items = Vec::with_capacity(events.len());
+        let peers = self.peers.max(1);
+        let mut admitted = Vec::with_capacity(events.len());
         for event in events {
             if !self.dedup.admit(&event) {
                 continue;
             }
             max_at = max_at.max(event.at);
             // Late events (before the frontier) are processed at the frontier.
-            items.push((time_of(event.at).max(self.epoch), Input::Event(event)));
+            let time = time_of(event.at).max(self.epoch);
+            let route = event.body.guild().map_or(0, |g| g.get()) % peers;
+            admitted.push((time, route, event));
         }
-        items.sort_by_key(|(time, _)| *time);
-        self.events += items.len() as u64;
+        self.events += admitted.len() as u64;
+        // Stable: arrival order is kept within a group.
+        admitted.sort_by_key(|(time, route, _)| (*time, *route));
+        let mut items: Vec<(u64, Input)> = Vec::new();
+        for (time, route, event) in admitted {
+            match items.last_mut() {
+                Some((t, Input::Events { route: r, events })) if *t == time && *r == route => {
+                    events.push(event);
+                }
+                _ => items.push((
+                    time,
+                    Input::Events {
+                        route,
+                        events: vec![event],
+                    },
+                )),
+            }
+        }
         if let Some(&(time, _)) = items.last() {
             for route in 0..self.peers {
                 items.push((time, Input::Watermark { at: max_at, route }));
