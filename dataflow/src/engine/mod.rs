@@ -85,6 +85,11 @@ pub struct Engine {
     accrual_order: Vec<(i64, u64)>,
     /// The next guild in `accrual_order` to accrue in the current tick.
     accrual_next: usize,
+    /// Guilds whose phase the watermark passed since the deltas were last taken. They accrue
+    /// then, once, to the watermark of that moment: a backlog batch spanning several ticks
+    /// passes each phase several times, and accruing at every pass split the same sessions
+    /// into the same keys again (a sixth of the worker when replaying).
+    accrual_due: Vec<u64>,
 }
 
 /// Where in the voice tick a guild's open sessions accrue. Accruing every guild when the
@@ -193,8 +198,9 @@ impl Engine {
         );
     }
 
-    /// Moves the watermark to `at` if it is later, accruing open voice sessions whenever it
-    /// crosses a voice tick. Workers see only their guilds' events; the feeder also broadcasts
+    /// Moves the watermark to `at` if it is later; open voice sessions accrue whenever it
+    /// crosses a guild's phase in the voice tick (when the deltas are next taken, see
+    /// `accrual_due`). Workers see only their guilds' events; the feeder also broadcasts
     /// the watermark so every worker's open sessions count up to the global one.
     pub fn observe_watermark(&mut self, at: i64) {
         if at <= self.watermark {
@@ -216,11 +222,7 @@ impl Engine {
         let phase = at.rem_euclid(tick);
         let order = std::mem::take(&mut self.accrual_order);
         let mut next = self.accrual_next;
-        let accrue = |engine: &mut Self, guild: u64| {
-            if let Some(state) = engine.guilds.get_mut(&guild) {
-                accrue_guild(guild, state, at, &mut engine.deltas);
-            }
-        };
+        let accrue = |engine: &mut Self, guild: u64| engine.accrual_due.push(guild);
         if at.div_euclid(tick) != from.div_euclid(tick) {
             for &(_, guild) in order.get(next..).unwrap_or_default() {
                 accrue(self, guild);
@@ -266,7 +268,26 @@ impl Engine {
         self.watermark
     }
 
+    /// Accrues the guilds whose phase was passed (each once) to the watermark.
+    fn accrue_due(&mut self) {
+        if self.accrual_due.is_empty() {
+            return;
+        }
+        let mut due = std::mem::take(&mut self.accrual_due);
+        due.sort_unstable();
+        due.dedup();
+        for &guild in &due {
+            if let Some(state) = self.guilds.get_mut(&guild) {
+                accrue_guild(guild, state, self.watermark, &mut self.deltas);
+            }
+        }
+        due.clear();
+        self.accrual_due = due;
+    }
+
     fn accrue_voice(&mut self) {
+        // Every guild accrues below: the ones due need nothing more.
+        self.accrual_due.clear();
         let watermark = self.watermark;
         for (guild, state) in &mut self.guilds {
             accrue_guild(*guild, state, watermark, &mut self.deltas);
@@ -277,9 +298,10 @@ impl Engine {
         self.accrual_next = self.phase_position(watermark.rem_euclid(tick));
     }
 
-    /// The pending view deltas, with the activity marks made so far resolved into distinct
-    /// active-member counts.
+    /// The pending view deltas, with the voice accruals due made and the activity marks made
+    /// so far resolved into distinct active-member counts.
     pub fn deltas(&mut self) -> &mut Deltas {
+        self.accrue_due();
         let marks = self.deltas.take_marks();
         for mark in &marks {
             let state = self.guilds.entry(mark.guild).or_default();
@@ -429,6 +451,44 @@ mod tests {
         }
         assert_eq!(total.get(&early.1), Some(&5_000));
         assert_eq!(total.get(&late.1), Some(&5_000));
+    }
+
+    #[test]
+    fn phases_passed_in_one_batch_accrue_once_to_the_watermark() {
+        let mut engine = Engine::new(EngineConfig::default());
+        engine.apply(&join(1, 7, 0));
+        engine.apply(&join(1, 8, 0));
+        voice_by_guild(&mut engine);
+        // A replayed backlog: one batch spans five ticks in small steps, passing the guild's
+        // phase again in each; member 8 leaves in the middle of it.
+        for at in (1..3_000).step_by(7) {
+            engine.observe_watermark(at);
+        }
+        let mut leave = join(1, 8, 3_000);
+        if let EventBody::VoiceState(state) = &mut leave.body {
+            state.channel = None;
+        }
+        engine.apply(&leave);
+        for at in (3_001..5_000).step_by(7) {
+            engine.observe_watermark(at);
+        }
+        assert!(engine.accrual_due.len() >= 4, "{:?}", engine.accrual_due);
+        let watermark = engine.watermark();
+        let mut by_user: HashMap<u64, i64> = HashMap::default();
+        for (key, amount) in engine.deltas().drain() {
+            if let ViewKey::Member {
+                user,
+                counter: Counter::VoiceMs,
+                ..
+            } = key
+            {
+                *by_user.entry(user).or_insert(0) += amount;
+            }
+        }
+        // Exact: the open session up to the watermark, the closed one up to its leave.
+        assert_eq!(by_user.get(&7), Some(&watermark));
+        assert_eq!(by_user.get(&8), Some(&3_000));
+        assert!(engine.accrual_due.is_empty());
     }
 
     #[test]
