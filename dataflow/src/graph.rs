@@ -255,6 +255,10 @@ pub fn build(
                             }
                             engine.apply_batch(&mut events);
                             events.clear();
+                            if events.capacity() > 1 << 16 {
+                                // A backlog's time: do not keep its memory.
+                                events = Vec::new();
+                            }
                             engine.observe_watermark(watermark);
                         }
                         if bound.is_none() {

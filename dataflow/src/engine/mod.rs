@@ -235,6 +235,12 @@ impl Engine {
         }
         self.accrual_order = order;
         self.accrual_next = next;
+        // A backlog applied in one activation passes every phase once per tick: keep one entry
+        // per guild, not one per pass (a day of event time would be 86,400 per guild).
+        if self.accrual_due.len() > 2 * self.accrual_order.len() + 64 {
+            self.accrual_due.sort_unstable();
+            self.accrual_due.dedup();
+        }
     }
 
     /// Rebuilds the phase order when guilds were added; true when it did.
@@ -489,6 +495,27 @@ mod tests {
         assert_eq!(by_user.get(&7), Some(&watermark));
         assert_eq!(by_user.get(&8), Some(&3_000));
         assert!(engine.accrual_due.is_empty());
+    }
+
+    #[test]
+    fn a_long_backlog_keeps_one_due_entry_per_guild() {
+        let mut engine = Engine::new(EngineConfig::default());
+        for g in 1..4u64 {
+            engine.apply(&join(g, 7, 0));
+        }
+        voice_by_guild(&mut engine);
+        // 1,000 ticks in 100 ms steps, all in one activation.
+        for at in (100..=1_000_000).step_by(100) {
+            engine.observe_watermark(at);
+        }
+        assert!(
+            engine.accrual_due.len() <= 2 * 3 + 64,
+            "{}",
+            engine.accrual_due.len()
+        );
+        let accrued = voice_by_guild(&mut engine);
+        assert_eq!(accrued.len(), 3);
+        assert!(accrued.values().all(|ms| *ms == 1_000_000), "{accrued:?}");
     }
 
     #[test]
