@@ -3,8 +3,10 @@
 //! offered loads.
 //!
 //! Stages on the same corpus in the same run: `decode` (raw frames -> events), `dataflow`
-//! (events -> published views), `decode+dataflow`, and `hashmap baseline` (the same engine and
-//! read side in one thread, a hash map in place of timely/differential: issue 6's baseline b). Latency: a feeder pushes events stamped
+//! (events -> published views), `decode+dataflow` (frames decoded batch by batch on the pushing
+//! thread while the dataflow runs, as `replay` does), and `hashmap baseline` (the same engine
+//! and read side in one thread, a hash map in place of timely/differential: issue 6's baseline
+//! b). Latency: a feeder pushes events stamped
 //! with wall-clock `at` at the offered rate in 1 ms batches; a watcher records, per batch, the
 //! time until the published watermark covers it (the moment an API read or a websocket
 //! subscriber sees the change).

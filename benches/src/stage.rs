@@ -29,7 +29,8 @@ pub enum StageKind {
     Decode,
     /// Decode + the hand-written hash-map aggregator: baseline (b).
     Hashmap,
-    /// Decode + dataflow (every view, published read side).
+    /// Decode + dataflow (every view, published read side), decoding batch by batch while
+    /// the dataflow runs.
     Dataflow,
     /// Decode + DurableStore (log + Parquet) + dataflow: the whole ingestion path.
     Store,
