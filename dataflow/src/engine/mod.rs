@@ -497,13 +497,20 @@ mod tests {
         assert!(engine.accrual_due.is_empty());
     }
 
-    #[test]
-    fn a_long_backlog_keeps_one_due_entry_per_guild() {
+    /// An engine where member 7 opened a voice session at 0 in each of `guilds`, its deltas
+    /// taken.
+    fn in_voice(guilds: std::ops::Range<u64>) -> Engine {
         let mut engine = Engine::new(EngineConfig::default());
-        for g in 1..4u64 {
+        for g in guilds {
             engine.apply(&join(g, 7, 0));
         }
         voice_by_guild(&mut engine);
+        engine
+    }
+
+    #[test]
+    fn a_long_backlog_keeps_one_due_entry_per_guild() {
+        let mut engine = in_voice(1..4);
         // 1,000 ticks in 100 ms steps, all in one activation.
         for at in (100..=1_000_000).step_by(100) {
             engine.observe_watermark(at);
@@ -520,11 +527,7 @@ mod tests {
 
     #[test]
     fn a_jump_of_a_whole_tick_accrues_every_guild() {
-        let mut engine = Engine::new(EngineConfig::default());
-        for g in 1..50u64 {
-            engine.apply(&join(g, 7, 0));
-        }
-        voice_by_guild(&mut engine);
+        let mut engine = in_voice(1..50);
         engine.observe_watermark(1_000);
         let accrued = voice_by_guild(&mut engine);
         assert_eq!(accrued.len(), 49);
