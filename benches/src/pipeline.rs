@@ -86,7 +86,8 @@ pub(crate) fn run_dataflow(events: Vec<Event>, workers: usize) -> anyhow::Result
     run_dataflow_batches(batches, workers)
 }
 
-/// Events per push: what replay and the live drain push into the dataflow at once.
+/// Events per push: what `replay` pushes into the dataflow at once (`REPLAY_BATCH` in the
+/// binary's `pipeline`, which this crate does not link).
 pub(crate) const BATCH: usize = 4096;
 
 /// Raw frames decoded batch by batch on the pushing thread while the workers and the applier

@@ -101,6 +101,12 @@ fn voice_phase(guild: u64, tick: i64) -> i64 {
     i64::try_from(mixed % tick.max(1).unsigned_abs()).unwrap_or(0)
 }
 
+/// Leaves each guild of `guilds` once (in id order).
+fn dedup_guilds(guilds: &mut Vec<u64>) {
+    guilds.sort_unstable();
+    guilds.dedup();
+}
+
 /// Accrues a guild's open voice sessions up to `watermark` and prunes its automod windows.
 fn accrue_guild(guild: u64, state: &mut GuildState, watermark: i64, deltas: &mut Deltas) {
     let tz = state.settings.timezone;
@@ -238,8 +244,7 @@ impl Engine {
         // A backlog applied in one activation passes every phase once per tick: keep one entry
         // per guild, not one per pass (a day of event time would be 86,400 per guild).
         if self.accrual_due.len() > 2 * self.accrual_order.len() + 64 {
-            self.accrual_due.sort_unstable();
-            self.accrual_due.dedup();
+            dedup_guilds(&mut self.accrual_due);
         }
     }
 
@@ -280,8 +285,7 @@ impl Engine {
             return;
         }
         let mut due = std::mem::take(&mut self.accrual_due);
-        due.sort_unstable();
-        due.dedup();
+        dedup_guilds(&mut due);
         for &guild in &due {
             if let Some(state) = self.guilds.get_mut(&guild) {
                 accrue_guild(guild, state, self.watermark, &mut self.deltas);
