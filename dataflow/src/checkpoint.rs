@@ -192,10 +192,11 @@ pub(crate) fn worker_part(
     }
 }
 
-/// Adds differential's keys that never retire (a member's messages per channel, a guild's
-/// member count) to the guilds' parts. Their totals are exactly what the read side publishes
-/// (`apply_change` keeps the latest total of each), so they are read from there at the cut
-/// rather than tracked per update on the hot path.
+/// Adds the keys that never retire (a member's messages per channel, a guild's member count)
+/// to the guilds' parts. Their totals are exactly what the read side publishes (it sums the
+/// first itself, `ViewKey::summed_by_reader`, and keeps the latest total of the second), so
+/// they are read from there at the cut rather than tracked per update on the hot path. A
+/// restore gives differential only the member counts.
 pub(crate) fn add_lasting_keys(guilds: &mut Vec<GuildPart>, published: &Published, watermark: i64) {
     let mut index: foldhash::HashMap<u64, usize> = guilds
         .iter()

@@ -108,7 +108,8 @@ impl Hash for GuildKey {
 pub struct Change {
     /// Key.
     pub key: ViewKey,
-    /// New total (0: the key is gone).
+    /// New total (0: the key is gone). Not known for keys the read side sums itself
+    /// ([`ViewKey::summed_by_reader`]): 0, and only `delta` counts.
     pub total: i64,
     /// New total minus the previous one.
     pub delta: i64,
@@ -117,7 +118,8 @@ pub struct Change {
 /// What a worker reports to the read side.
 #[derive(Debug)]
 pub enum WorkerOutput {
-    /// Changed totals at `time`.
+    /// Changed totals at `time` (from differential), or the deltas of keys the read side
+    /// sums itself (from the engine).
     Totals {
         /// Worker.
         worker: usize,
@@ -217,7 +219,10 @@ pub fn build(
                                                     .iter()
                                                     .map(|&(due, amount)| (due, k.key, amount)),
                                             );
-                                            restored.push((k.key, k.total));
+                                            // The read side restores these totals itself.
+                                            if !k.key.summed_by_reader() {
+                                                restored.push((k.key, k.total));
+                                            }
                                         }
                                         dues.sort_unstable_by_key(|(due, _, _)| *due);
                                         for group in dues.chunk_by(|a, b| a.0 == b.0) {
@@ -309,9 +314,27 @@ pub fn build(
                                     schedule(key, 0);
                                 }
                             }
+                            let mut summed: Vec<Change> = Vec::new();
                             for (key, amount) in engine.deltas().drain() {
+                                if key.summed_by_reader() {
+                                    summed.push(Change {
+                                        key,
+                                        total: 0,
+                                        delta: amount,
+                                    });
+                                    continue;
+                                }
                                 session.give((GuildKey(key), time, amount));
                                 schedule(key, amount);
+                            }
+                            if !summed.is_empty() {
+                                // At this time like differential's output: the read side
+                                // applies it once every worker's frontier has passed it.
+                                let _ = signals_out.send(WorkerOutput::Totals {
+                                    worker: index,
+                                    time,
+                                    totals: summed,
+                                });
                             }
                             engine.deltas().trim();
                             for (key, amount) in due_now {

@@ -159,6 +159,16 @@ impl ViewKey {
         Some(by_bucket.max(time.saturating_add(GRACE_MS)))
     }
 
+    /// Whether the read side sums this key's deltas itself instead of differential keeping
+    /// its total: a counter that never retires and whose total only the read side uses (a
+    /// member's messages per channel, which the read side keeps per member anyway). In
+    /// differential it cost an arrangement entry per (member, channel), 38 % of the
+    /// arrangement's keys, and a quarter of the updates through the batcher and `count_total`,
+    /// only to compute a total the read side holds already.
+    pub const fn summed_by_reader(&self) -> bool {
+        matches!(self, ViewKey::MemberChannel { .. })
+    }
+
     /// The guild of the key (the exchange key of the dataflow).
     pub const fn guild(&self) -> u64 {
         match self {

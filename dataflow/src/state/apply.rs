@@ -380,9 +380,10 @@ fn apply_change(
             channel,
         } => {
             let channels = published.member_channels.entry((guild, user)).or_default();
+            // Summed here (`ViewKey::summed_by_reader`): the change carries no total.
             match channels.binary_search_by_key(&channel, |(c, _)| *c) {
-                Ok(at) => channels[at].1 = total,
-                Err(at) => channels.insert(at, (channel, total)),
+                Ok(at) => channels[at].1 += delta,
+                Err(at) => channels.insert(at, (channel, delta)),
             }
         }
         ViewKey::Series {
