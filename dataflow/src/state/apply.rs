@@ -265,12 +265,23 @@ fn period_start(period: Period, day: i64) -> i64 {
 }
 
 /// Applies the changes of one whole dataflow time.
-pub(super) fn apply_time(published: &mut Published, changes: Vec<Change>, touched: &mut Touched) {
+pub(super) fn apply_time(
+    published: &mut Published,
+    mut changes: Vec<Change>,
+    touched: &mut Touched,
+) {
+    // Guild by guild, so a guild's boards stay in cache while its changes apply. Changes come
+    // in hash order (the engine's deltas, merged times): applied that way, nearly every change
+    // missed the cache for its guild's boards, and an apply took up to twice as long. (Order
+    // within a time does not matter otherwise.)
+    changes.sort_unstable_by_key(|change| (change.key.guild(), change.key));
     // A member's score depends on three counters: rank it once per time.
     let mut scores = Scores::default();
     for change in changes {
         apply_change(published, change, touched, &mut scores);
     }
+    let mut scores: Vec<_> = scores.into_iter().collect();
+    scores.sort_unstable_by_key(|(member, _)| *member);
     for ((guild, user), periods) in scores {
         let boards = published.boards.entry(guild).or_default();
         let mut mask = 0;
@@ -309,7 +320,8 @@ fn apply_change(
             day,
         } => {
             let member = published.members.entry((guild, user)).or_default();
-            member.set_day(counter, day, total);
+            // Summed here (`ViewKey::summed_by_reader`): the change carries no total.
+            member.add_day(counter, day, delta);
             let mut updates = [None; 4];
             for (slot, period) in updates.iter_mut().zip(Period::ALL) {
                 let start = period_start(period, day);

@@ -104,8 +104,8 @@ impl MemberTotals {
         }
     }
 
-    /// Records the day total of `counter` for the 31-day activity series.
-    pub fn set_day(&mut self, counter: Counter, day: i64, total: i64) {
+    /// Adds to the day total of `counter` in the 31-day activity series.
+    pub fn add_day(&mut self, counter: Counter, day: i64, delta: i64) {
         if counter == Counter::Xp {
             return;
         }
@@ -127,8 +127,8 @@ impl MemberTotals {
                 at
             }
         };
-        self.daily[at].totals[counter_index(counter)] =
-            u32::try_from(total.max(0)).unwrap_or(u32::MAX);
+        let slot = &mut self.daily[at].totals[counter_index(counter)];
+        *slot = u32::try_from((i64::from(*slot) + delta).max(0)).unwrap_or(u32::MAX);
         if self.daily.len() > DAYS_KEPT {
             let extra = self.daily.len() - DAYS_KEPT;
             self.daily.drain(..extra);
@@ -179,22 +179,27 @@ mod tests {
     fn the_daily_series_keeps_the_last_31_days_in_any_order() {
         let mut member = MemberTotals::default();
         for d in (0..40).rev() {
-            member.set_day(Counter::Messages, d * DAY_MS, d + 1);
+            member.add_day(Counter::Messages, d * DAY_MS, d + 1);
         }
-        member.set_day(Counter::VoiceMs, 39 * DAY_MS, 5_000);
-        member.set_day(Counter::Xp, 39 * DAY_MS, 99);
+        member.add_day(Counter::VoiceMs, 39 * DAY_MS, 5_000);
+        member.add_day(Counter::Xp, 39 * DAY_MS, 99);
         assert_eq!(member.day(39 * DAY_MS), [40, 0, 5_000]);
         assert_eq!(member.day(9 * DAY_MS), [10, 0, 0]);
         assert_eq!(member.day(8 * DAY_MS), [0; 3]);
         // Older than the kept window: ignored.
-        member.set_day(Counter::Reactions, 2 * DAY_MS, 7);
+        member.add_day(Counter::Reactions, 2 * DAY_MS, 7);
         assert_eq!(member.day(2 * DAY_MS), [0; 3]);
         assert_eq!(member.last_active_day(), Some(39 * DAY_MS));
         // A new day pushes the oldest out.
-        member.set_day(Counter::Reactions, 45 * DAY_MS, 1);
+        member.add_day(Counter::Reactions, 45 * DAY_MS, 1);
         assert_eq!(member.day(9 * DAY_MS), [0; 3]);
         assert_eq!(member.day(45 * DAY_MS), [0, 1, 0]);
         assert_eq!(member.last_active_day(), Some(45 * DAY_MS));
+        // Deltas add up, a late one included.
+        member.add_day(Counter::Reactions, 45 * DAY_MS, 2);
+        member.add_day(Counter::Messages, 20 * DAY_MS, 3);
+        assert_eq!(member.day(45 * DAY_MS), [0, 3, 0]);
+        assert_eq!(member.day(20 * DAY_MS), [24, 0, 0]);
     }
 
     #[test]
