@@ -4,8 +4,12 @@
 //! input (Input, time = event-time ms) ──exchange by guild──► "Engine" (unary_frontier: per-guild
 //!   state machines, per-batch pre-aggregation, distinct active members) ──(GuildKey, time,
 //!   amount)──► differential count_total ──► "Publish" sink
+//!                                   └──(member day and channel deltas, time)──► read side
 //! ```
 //! Keys are exchanged by guild at every step, so all of a guild's state sits on one worker.
+//! A member's counters go straight to the read side, which sums them
+//! ([`ViewKey::summed_by_reader`]); the read side applies a time once every worker's frontier
+//! has passed it, whichever path its changes took.
 
 use crate::engine::{Engine, EngineConfig, Signal};
 use crate::keys::ViewKey;
@@ -29,10 +33,12 @@ use timely::worker::Worker;
 /// What enters the dataflow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {
-    /// De-duplicated events of one time, all for the worker `route` (their guilds modulo the
-    /// number of workers): one exchange and one stash entry per group instead of per event.
+    /// De-duplicated events of one time, all for the worker `route` (their guilds'
+    /// [`route_of`] modulo the number of workers): one exchange and one stash entry per group
+    /// instead of per event.
     Events {
-        /// Exchange route: every event's guild modulo the workers in the cluster.
+        /// Exchange route: every event's guild's [`route_of`] modulo the workers in the
+        /// cluster.
         route: u64,
         /// The events, in arrival order.
         events: Vec<Event>,
@@ -79,17 +85,28 @@ pub enum Input {
 }
 
 impl Input {
-    fn guild(&self) -> u64 {
+    /// The exchange key: its guild's [`route_of`], or the worker it is for.
+    fn route(&self) -> u64 {
         match self {
             Input::Settings { guild, .. }
             | Input::Automod { guild, .. }
-            | Input::Warning { guild, .. } => *guild,
+            | Input::Warning { guild, .. } => route_of(*guild),
             Input::Watermark { route, .. }
             | Input::Checkpoint { route }
             | Input::Events { route, .. } => *route,
-            Input::Restore(part) => part.guild,
+            Input::Restore(part) => route_of(part.guild),
         }
     }
+}
+
+/// The exchange key of a guild's inputs: the hash differential gives its [`GuildKey`]s, so a
+/// guild's engine state and its arranged keys are on the same worker, and so are its changes
+/// that bypass differential ([`ViewKey::summed_by_reader`]): all of a guild's views reach the
+/// read side of one process. (Timely maps it to a worker by `%` or `& mask`, as it does
+/// differential's key hash.)
+pub fn route_of(guild: u64) -> u64 {
+    use differential_dataflow::hashable::Hashable;
+    GuildKey(ViewKey::Members { guild }).hashed()
 }
 
 /// A view key whose hash is its guild's, so differential exchanges every key of a guild to
@@ -158,7 +175,7 @@ pub fn build(
         let events = scope.input_from(&mut input);
         let updates = events
             .unary_frontier::<CapacityContainerBuilder<Vec<(GuildKey, u64, i64)>>, _, _, _>(
-                Exchange::new(|x: &Input| x.guild()),
+                Exchange::new(|x: &Input| x.route()),
                 "Engine",
                 move |default_cap, _info| {
                     let mut engine = Engine::new(config);
@@ -214,15 +231,18 @@ pub fn build(
                                         // due time, not per key.
                                         let mut dues: Vec<(u64, ViewKey, i64)> = Vec::new();
                                         for k in part.keys {
+                                            // The read side restores these totals itself (a
+                                            // snapshot from before they left differential
+                                            // also carries their retirements: dropped too).
+                                            if k.key.summed_by_reader() {
+                                                continue;
+                                            }
                                             dues.extend(
                                                 k.retire
                                                     .iter()
                                                     .map(|&(due, amount)| (due, k.key, amount)),
                                             );
-                                            // The read side restores these totals itself.
-                                            if !k.key.summed_by_reader() {
-                                                restored.push((k.key, k.total));
-                                            }
+                                            restored.push((k.key, k.total));
                                         }
                                         dues.sort_unstable_by_key(|(due, _, _)| *due);
                                         for group in dues.chunk_by(|a, b| a.0 == b.0) {

@@ -252,7 +252,7 @@ impl Dataflow {
             max_at = max_at.max(event.at);
             // Late events (before the frontier) are processed at the frontier.
             let time = time_of(event.at).max(self.epoch);
-            let route = event.body.guild().map_or(0, |g| g.get()) % peers;
+            let route = graph::route_of(event.body.guild().map_or(0, |g| g.get())) % peers;
             admitted.push((time, route, event));
         }
         self.events += admitted.len() as u64;
