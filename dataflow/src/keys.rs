@@ -166,8 +166,9 @@ impl ViewKey {
     /// member's day deltas into its periods and keeps its last 31 days and its channels
     /// anyway, so differential only recomputed totals it held already, at a cost: on the 1M
     /// bench corpus these keys were 84 % of the arrangement's keys, three quarters of the
-    /// pending retirements and 70–75 % of the updates through the batcher and `count_total`. Their deltas go to the read side at
-    /// their dataflow time like differential's output, so a read still sees whole times.
+    /// pending retirements and 70–75 % of the updates through the batcher and `count_total`.
+    /// Their deltas go to the read side at their dataflow time like differential's output, so
+    /// a read still sees whole times.
     pub const fn summed_by_reader(&self) -> bool {
         matches!(self, ViewKey::Member { .. } | ViewKey::MemberChannel { .. })
     }

@@ -270,10 +270,10 @@ pub(super) fn apply_time(
     mut changes: Vec<Change>,
     touched: &mut Touched,
 ) {
-    // Guild by guild, so a guild's boards stay in cache while its changes apply. Changes come
-    // in hash order (the engine's deltas, merged times): applied that way, nearly every change
-    // missed the cache for its guild's boards, and an apply took up to twice as long. (Order
-    // within a time does not matter otherwise.)
+    // Guild by guild, so a guild's boards stay in cache while its changes apply: changes come
+    // in hash order (the engine's deltas, merged times). Applier CPU on the 1M profile,
+    // alternated: 0.76 / 0.94 / 0.77 s unsorted, 0.47 / 0.67 / 0.68 s sorted. Order within a
+    // time does not matter otherwise.
     changes.sort_unstable_by_key(|change| (change.key.guild(), change.key));
     // A member's score depends on three counters: rank it once per time.
     let mut scores = Scores::default();
