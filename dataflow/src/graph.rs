@@ -109,6 +109,12 @@ pub fn route_of(guild: u64) -> u64 {
     GuildKey(ViewKey::Members { guild }).hashed()
 }
 
+/// How long a worker waits at most for the read side to apply its last output before producing
+/// the next (it bounds the latency this adds under load).
+const OUTPUT_HOLD_MAX: std::time::Duration = std::time::Duration::from_millis(10);
+/// How often a waiting worker looks again.
+const OUTPUT_HOLD_POLL: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// A view key whose hash is its guild's, so differential exchanges every key of a guild to
 /// the same worker (its order is the key's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -158,11 +164,13 @@ pub enum WorkerOutput {
     Checkpoint(crate::checkpoint::WorkerPart),
 }
 
-/// Builds the graph on `worker`; returns its input and a probe of the output.
+/// Builds the graph on `worker`; returns its input and a probe of the output. `applied` is the
+/// read side the output goes to (its progress paces the engine under load).
 pub fn build(
     worker: &mut Worker,
     config: EngineConfig,
     output: Sender<WorkerOutput>,
+    applied: crate::state::StatsState,
 ) -> (
     InputHandle<u64, CapacityContainerBuilder<Vec<Input>>>,
     ProbeHandle<u64>,
@@ -173,11 +181,17 @@ pub fn build(
     let signals_out = output.clone();
     worker.dataflow::<u64, _, _>(|scope| {
         let events = scope.input_from(&mut input);
+        let scope_handle = scope;
         let updates = events
             .unary_frontier::<CapacityContainerBuilder<Vec<(GuildKey, u64, i64)>>, _, _, _>(
                 Exchange::new(|x: &Input| x.route()),
                 "Engine",
-                move |default_cap, _info| {
+                move |default_cap, info| {
+                    let activator = scope_handle.activator_for(info.address.clone());
+                    // The last time this worker gave output at, and since when it has held
+                    // back for the read side (see below).
+                    let mut last_output: Option<u64> = None;
+                    let mut holding_since: Option<std::time::Instant> = None;
                     let mut engine = Engine::new(config);
                     // Inputs wait here until the frontier passes their time, then run in time
                     // order: guild state sees events in event-time order whatever the arrival
@@ -203,6 +217,21 @@ pub fn build(
                         });
                         let bound = frontier.frontier().first().copied();
                         let Some(cap) = held.as_mut() else { return };
+                        // While the read side is still applying this worker's last output, the
+                        // next one waits (at most OUTPUT_HOLD_MAX) and keeps stashing: under
+                        // load the engine then takes larger batches, which pre-aggregate more
+                        // and give the applier fewer changes, instead of a cheap worker
+                        // flooding a busy applier with small ones. Idle or lightly loaded, the
+                        // applier is done before the next batch and nothing waits.
+                        if bound.is_some() && last_output.is_some_and(|t| applied.complete() <= t) {
+                            let now = std::time::Instant::now();
+                            let since = *holding_since.get_or_insert(now);
+                            if now.duration_since(since) < OUTPUT_HOLD_MAX {
+                                activator.activate_after(OUTPUT_HOLD_POLL);
+                                return;
+                            }
+                        }
+                        holding_since = None;
                         let ready: Vec<u64> = match bound {
                             Some(bound) => stash.range(..bound).map(|(t, _)| *t).collect(),
                             None => stash.keys().copied().collect(),
@@ -314,6 +343,7 @@ pub fn build(
                                     *due_now.entry(key).or_insert(0) += amount;
                                 }
                             }
+                            last_output = Some(time);
                             let mut session = output.session(&*cap);
                             let mut schedule = |key: ViewKey, grown: i64| {
                                 if let Some(expiry) = key.expiry(time) {

@@ -129,6 +129,7 @@ impl Dataflow {
             }
         };
         let state = StatsState::new();
+        let applied = state.clone();
         let (out_tx, out_rx) = channel();
         let mut feeds = Vec::with_capacity(workers);
         let mut receivers = Vec::with_capacity(workers);
@@ -164,7 +165,7 @@ impl Dataflow {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
-                let (mut input, probe) = graph::build(worker, engine, output);
+                let (mut input, probe) = graph::build(worker, engine, output, applied.clone());
                 if let Some(commands) = commands {
                     'feed: loop {
                         loop {
