@@ -181,13 +181,12 @@ pub fn build(
     let signals_out = output.clone();
     worker.dataflow::<u64, _, _>(|scope| {
         let events = scope.input_from(&mut input);
-        let scope_handle = scope;
         let updates = events
             .unary_frontier::<CapacityContainerBuilder<Vec<(GuildKey, u64, i64)>>, _, _, _>(
                 Exchange::new(|x: &Input| x.route()),
                 "Engine",
                 move |default_cap, info| {
-                    let activator = scope_handle.activator_for(info.address.clone());
+                    let activator = scope.activator_for(info.address.clone());
                     // The last time this worker gave output at, and since when it has held
                     // back for the read side (see below).
                     let mut last_output: Option<u64> = None;
